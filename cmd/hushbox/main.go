@@ -1,0 +1,313 @@
+// Command hushbox is the secure desk PBX: `hushbox serve` runs the daemon;
+// the other subcommands manage it. This file only parses the command line;
+// the work is done in the pbx packages.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"hushbox/pbx/buildinfo"
+	"hushbox/pbx/control"
+	"hushbox/pbx/daemon"
+	"hushbox/pbx/store"
+)
+
+const defaultData = "./hushbox-data"
+
+const usage = `hushbox - secure desk PBX
+
+usage:
+  hushbox serve [flags]                 run the PBX (see hushbox serve -h)
+  hushbox ext add NUM [--name NAME] [--password PW]
+                                        add an extension (password generated when omitted)
+  hushbox ext list [--json]             list extensions and their registrations
+  hushbox ext rm NUM                    remove an extension
+  hushbox ext passwd NUM [--password PW]
+                                        set a new password (generated when omitted)
+  hushbox registrations [--json]        list registered phones (daemon must run)
+  hushbox cdr [--csv] [--limit N] [--number NUM]
+                                        list call records, newest first
+  hushbox version                       print the version
+
+Every management command takes --data DIR (default ./hushbox-data) and talks to
+the running daemon over DIR/hushbox.sock, or opens the store when none runs.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hushbox:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "ext":
+		return ext(args[1:], stdout)
+	case "cdr":
+		return cdr(args[1:], stdout)
+	case "registrations":
+		return registrations(args[1:], stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, buildinfo.String())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// parse parses flags that may come before, between or after positional
+// arguments (`ext add 101 --name Alice`), and returns the positionals.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := daemon.Config{}
+	fs.StringVar(&cfg.DataDir, "data", defaultData, "data folder (store, certificates)")
+	fs.StringVar(&cfg.SIPAddr, "sip", ":5060", "SIP UDP and TCP listen address")
+	fs.StringVar(&cfg.SIPTLSAddr, "sip-tls", ":5061", "SIP TLS listen address (empty disables)")
+	fs.StringVar(&cfg.RTPPorts, "rtp-ports", "20000-20999", "media relay port range LO-HI")
+	fs.StringVar(&cfg.Realm, "realm", control.DefaultRealm, "digest authentication realm")
+	fs.StringVar(&cfg.MediaIP, "media-ip", "", "address advertised to phones in SDP and Contact (default: guessed)")
+	fs.DurationVar(&cfg.MediaTimeout, "media-timeout", 60*time.Second, "end a call when no RTP arrives for this long")
+	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 60*time.Second, "give up an unanswered call after this long")
+	fs.StringVar(&cfg.UserAgent, "user-agent", buildinfo.UserAgent(), "Server/User-Agent header value (empty sends none)")
+	fs.StringVar(&cfg.Digest, "digest", "SHA-256,MD5", "digest algorithms to challenge with, most preferred first (phones that only read the first challenge need MD5 first)")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		return usageError{fmt.Sprintf("bad --log-level %q", *level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
+	switch *logFormat {
+	case "text":
+		h = slog.NewTextHandler(stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(stderr, opts)
+	default:
+		return usageError{fmt.Sprintf("bad --log-format %q", *logFormat)}
+	}
+	cfg.Log = slog.New(h)
+	cfg.Out = stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return daemon.Run(ctx, cfg)
+}
+
+func dataFlag(fs *flag.FlagSet) *string {
+	return fs.String("data", defaultData, "data folder of the hushbox to manage")
+}
+
+func connect(dir string) (control.Admin, error) {
+	return control.Connect(dir, daemon.DBName)
+}
+
+func ext(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"ext: want add, list, rm or passwd"}
+	}
+	fs := flag.NewFlagSet("ext "+args[0], flag.ContinueOnError)
+	data := dataFlag(fs)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch args[0] {
+	case "add":
+		name := fs.String("name", "", "display name")
+		pw := fs.String("password", "", "password (generated when omitted)")
+		pos, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usageError{"usage: hushbox ext add NUM [--name NAME] [--password PW]"}
+		}
+		a, err := connect(*data)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		set, err := a.AddExtension(ctx, pos[0], *name, *pw)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "extension %s added\n", pos[0])
+		if *pw == "" {
+			fmt.Fprintf(stdout, "password: %s\n", set)
+		}
+		return nil
+	case "list", "ls":
+		asJSON := fs.Bool("json", false, "print JSON")
+		if _, err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		a, err := connect(*data)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		exts, err := a.Extensions(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(exts)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NUMBER\tNAME\tREGISTERED")
+		for _, e := range exts {
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", e.Number, e.Name, e.Registrations)
+		}
+		return tw.Flush()
+	case "rm", "remove", "del":
+		pos, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usageError{"usage: hushbox ext rm NUM"}
+		}
+		a, err := connect(*data)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if err := a.RemoveExtension(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "extension %s removed\n", pos[0])
+		return nil
+	case "passwd", "password":
+		pw := fs.String("password", "", "new password (generated when omitted)")
+		pos, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usageError{"usage: hushbox ext passwd NUM [--password PW]"}
+		}
+		a, err := connect(*data)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		set, err := a.SetPassword(ctx, pos[0], *pw)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed\n", pos[0])
+		if *pw == "" {
+			fmt.Fprintf(stdout, "password: %s\n", set)
+		}
+		return nil
+	}
+	return usageError{fmt.Sprintf("ext: unknown action %q (want add, list, rm, passwd)", args[0])}
+}
+
+func cdr(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cdr", flag.ContinueOnError)
+	data := dataFlag(fs)
+	asCSV := fs.Bool("csv", false, "print CSV")
+	limit := fs.Int("limit", 0, "at most this many records (0: all)")
+	number := fs.String("number", "", "only calls from or to this extension")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := connect(*data)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cdrs, err := a.CDRs(ctx, store.CDRQuery{Limit: *limit, Number: *number})
+	if err != nil {
+		return err
+	}
+	if *asCSV {
+		return store.WriteCDRCSV(stdout, cdrs)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "START\tFROM\tTO\tDISPOSITION\tBILLSEC\tCODEC\tHANGUP")
+	for _, c := range cdrs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Start.Local().Format("2006-01-02 15:04:05"), c.From, c.To,
+			c.Disposition, int(c.Billsec().Seconds()), c.Codec, c.Hangup)
+	}
+	return tw.Flush()
+}
+
+func registrations(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("registrations", flag.ContinueOnError)
+	data := dataFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := connect(*data)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	regs, err := a.Registrations(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(regs)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXT\tCONTACT\tSOURCE\tTRANSPORT\tEXPIRES\tUSER-AGENT")
+	for _, r := range regs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Extension, r.Contact, r.Source, r.Transport,
+			time.Until(r.Expires).Round(time.Second), strings.TrimSpace(r.UserAgent))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,46 @@
+// Package control is how `hushbox ext`, `hushbox cdr` and friends manage a
+// hushbox: over a unix socket in the data folder when the daemon runs (the
+// store is then locked by it), or by opening the store directly when it
+// does not. Both paths go through the same Admin interface, so the CLI
+// behaves the same either way.
+package control
+
+import (
+	"context"
+	"time"
+
+	"hushbox/pbx/store"
+)
+
+// ExtensionInfo is an extension as the CLI shows it (never a secret).
+type ExtensionInfo struct {
+	Number        string    `json:"number"`
+	Name          string    `json:"name"`
+	Realm         string    `json:"realm"`
+	Registrations int       `json:"registrations"`
+	Created       time.Time `json:"created"`
+}
+
+// Registration is one live binding as the CLI shows it.
+type Registration struct {
+	Extension string    `json:"extension"`
+	Contact   string    `json:"contact"`
+	Source    string    `json:"source"`
+	Transport string    `json:"transport"`
+	UserAgent string    `json:"user_agent"`
+	Expires   time.Time `json:"expires"`
+}
+
+// Admin is the management API.
+type Admin interface {
+	// AddExtension creates an extension; an empty password is generated.
+	// It returns the password set.
+	AddExtension(ctx context.Context, number, name, password string) (string, error)
+	Extensions(ctx context.Context) ([]ExtensionInfo, error)
+	RemoveExtension(ctx context.Context, number string) error
+	// SetPassword replaces a password (generated when empty) and returns it.
+	SetPassword(ctx context.Context, number, password string) (string, error)
+	CDRs(ctx context.Context, q store.CDRQuery) ([]store.CDR, error)
+	Registrations(ctx context.Context) ([]Registration, error)
+	Close() error
+}

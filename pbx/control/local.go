@@ -1,0 +1,90 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"hushbox/pbx/accounts"
+	"hushbox/pbx/store"
+)
+
+// DefaultRealm is the digest realm when the owner sets none.
+const DefaultRealm = "hushbox"
+
+// SettingRealm is the settings key the daemon records its realm under, so
+// extensions added while it is stopped get HA1 values for the same realm.
+const SettingRealm = "sip.realm"
+
+// Local manages a stopped hushbox by opening its store.
+type Local struct {
+	db *store.DB
+}
+
+// OpenLocal opens the store at path for management.
+func OpenLocal(path string) (*Local, error) {
+	db, err := store.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Local{db: db}, nil
+}
+
+// NewLocal manages an already open store (the daemon's control server uses it).
+func NewLocal(db *store.DB) *Local { return &Local{db: db} }
+
+func (l *Local) realm() (string, error) {
+	r, ok, err := l.db.Setting(SettingRealm)
+	if err != nil {
+		return "", fmt.Errorf("read realm: %w", err)
+	}
+	if !ok || r == "" {
+		return DefaultRealm, nil
+	}
+	return r, nil
+}
+
+func (l *Local) AddExtension(_ context.Context, number, name, password string) (string, error) {
+	realm, err := l.realm()
+	if err != nil {
+		return "", err
+	}
+	return accounts.Add(l.db, realm, number, name, password)
+}
+
+func (l *Local) Extensions(context.Context) ([]ExtensionInfo, error) {
+	exts, err := l.db.Extensions()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ExtensionInfo, 0, len(exts))
+	for _, e := range exts {
+		out = append(out, ExtensionInfo{Number: e.Number, Name: e.Name, Realm: e.Realm, Created: e.Created})
+	}
+	return out, nil
+}
+
+func (l *Local) RemoveExtension(_ context.Context, number string) error {
+	if err := l.db.DeleteExtension(number); err != nil {
+		return fmt.Errorf("remove extension %s: %w", number, err)
+	}
+	return nil
+}
+
+func (l *Local) SetPassword(_ context.Context, number, password string) (string, error) {
+	realm, err := l.realm()
+	if err != nil {
+		return "", err
+	}
+	return accounts.SetPassword(l.db, realm, number, password)
+}
+
+func (l *Local) CDRs(_ context.Context, q store.CDRQuery) ([]store.CDR, error) {
+	return l.db.CDRs(q)
+}
+
+func (l *Local) Registrations(context.Context) ([]Registration, error) {
+	return nil, errors.New("hushbox is not running: no registrations")
+}
+
+func (l *Local) Close() error { return l.db.Close() }

@@ -1,0 +1,275 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"hushbox/pbx/auth"
+	"hushbox/pbx/call"
+	"hushbox/pbx/control"
+	"hushbox/pbx/media"
+	"hushbox/pbx/registrar"
+	"hushbox/pbx/sipmsg"
+	"hushbox/pbx/store"
+	"hushbox/pbx/tlscert"
+)
+
+// Run serves until ctx ends, then shuts down cleanly: calls get BYE (or
+// CANCEL/503 while ringing), sockets close, the store is flushed.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	out := cfg.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if err := ValidRealm(cfg.Realm); err != nil {
+		return err
+	}
+	algs := auth.DefaultAlgorithms
+	if cfg.Digest != "" {
+		var err error
+		if algs, err = auth.ParseAlgorithms(cfg.Digest); err != nil {
+			return err
+		}
+	}
+	lo, hi, err := ParsePortRange(cfg.RTPPorts)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, DBName))
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return fmt.Errorf("another hushbox is using %s: %w", cfg.DataDir, err)
+		}
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+	if err := db.SetSetting(control.SettingRealm, cfg.Realm); err != nil {
+		return fmt.Errorf("save realm: %w", err)
+	}
+	warnRealm(db, cfg.Realm, log)
+	nonceKey, err := db.Secret("sip.nonce-key", 32)
+	if err != nil {
+		return fmt.Errorf("nonce key: %w", err)
+	}
+
+	adv, err := advertisedIP(cfg.MediaIP, cfg.SIPAddr)
+	if err != nil {
+		return err
+	}
+	relay, err := media.NewRelay(media.Config{BindIP: bindIP(cfg.SIPAddr, adv), PortMin: lo, PortMax: hi,
+		Timeout: cfg.MediaTimeout, Logger: log.With("component", "media")})
+	if err != nil {
+		return fmt.Errorf("media relay: %w", err)
+	}
+	defer relay.Close()
+
+	sip.SetDefaultLogger(log.With("component", "sipgo"))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("hushbox"), sipgo.WithUserAgentHostname(adv.String()),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		return fmt.Errorf("sip stack: %w", err)
+	}
+	defer ua.Close()
+
+	// Listen first, so a busy port fails the start before "ready".
+	ports := map[string]int{}
+	udpConn, err := net.ListenPacket("udp", cfg.SIPAddr)
+	if err != nil {
+		return fmt.Errorf("SIP UDP %s: %w", cfg.SIPAddr, err)
+	}
+	defer udpConn.Close()
+	ports["udp"] = udpConn.LocalAddr().(*net.UDPAddr).Port
+	tcpLn, err := net.Listen("tcp", cfg.SIPAddr)
+	if err != nil {
+		// ":0" picks different free ports for UDP and TCP; try UDP's port.
+		return fmt.Errorf("SIP TCP %s: %w", cfg.SIPAddr, err)
+	}
+	defer tcpLn.Close()
+	ports["tcp"] = tcpLn.Addr().(*net.TCPAddr).Port
+	var tlsLn net.Listener
+	var fingerprint string
+	if cfg.SIPTLSAddr != "" {
+		cert, fp, err := tlscert.Ensure(cfg.DataDir, "sip", []string{adv.String(), "hushbox.local"})
+		if err != nil {
+			return fmt.Errorf("SIP TLS certificate: %w", err)
+		}
+		fingerprint = fp
+		tlsLn, err = tls.Listen("tcp", cfg.SIPTLSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			return fmt.Errorf("SIP TLS %s: %w", cfg.SIPTLSAddr, err)
+		}
+		defer tlsLn.Close()
+		ports["tls"] = tlsLn.Addr().(*net.TCPAddr).Port
+	}
+
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(adv.String()), sipgo.WithClientPort(ports["udp"]),
+		sipgo.WithClientLogger(log.With("component", "sipgo")))
+	if err != nil {
+		return fmt.Errorf("sip client: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log.With("component", "sipgo")))
+	if err != nil {
+		return fmt.Errorf("sip server: %w", err)
+	}
+
+	signer := sipmsg.Signer{Name: cfg.UserAgent}
+	authn := auth.New(cfg.Realm, nonceKey, db, log.With("component", "auth"))
+	authn.SetAlgorithms(algs)
+	loc := registrar.NewLocation()
+	reg := registrar.New(loc, authn, db, signer, log.With("component", "registrar"))
+	calls := call.NewManager(call.Config{
+		Client: client, Signer: signer, Auth: authn, Dir: db, Loc: loc, Relay: relay, CDR: db,
+		MediaIP: adv, SIPHost: adv.String(), SIPPorts: ports, RingTimeout: cfg.RingTimeout,
+		Log: log.With("component", "call"),
+	})
+
+	guard := func(h sipgo.RequestHandler) sipgo.RequestHandler {
+		return func(req *sip.Request, tx sip.ServerTransaction) {
+			defer func() {
+				if r := recover(); r != nil {
+					log.Error("handler panic", "method", req.Method, "src", req.Source(), "panic", r, "stack", string(debug.Stack()))
+					_ = tx.Respond(signer.Response(req, 500, "Server Internal Error", nil))
+				}
+			}()
+			h(req, tx)
+		}
+	}
+	srv.OnRegister(guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		reply := reg.Handle(req)
+		if err := tx.Respond(reply.Res); err != nil {
+			log.Debug("REGISTER response failed", "err", err)
+		}
+		if reply.Stateless {
+			tx.(*sip.ServerTx).Terminate()
+		}
+	}))
+	srv.OnInvite(guard(calls.HandleInvite))
+	srv.OnAck(guard(calls.HandleAck))
+	srv.OnBye(guard(calls.HandleBye))
+	srv.OnCancel(guard(calls.HandleCancel))
+	srv.OnOptions(guard(calls.HandleOptions))
+	srv.OnInfo(guard(calls.HandleInfo))
+	srv.OnNoRoute(guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		res := signer.Response(req, 405, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", sipmsg.Allow))
+		_ = tx.Respond(res)
+	}))
+
+	var wg sync.WaitGroup
+	serve := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && ctx.Err() == nil {
+				log.Error("SIP listener stopped", "transport", name, "err", err)
+			}
+		}()
+	}
+	serve("udp", func() error { return srv.ServeUDP(udpConn) })
+	serve("tcp", func() error { return srv.ServeTCP(tcpLn) })
+	if tlsLn != nil {
+		serve("tls", func() error { return srv.ServeTLS(tlsLn) })
+	}
+
+	ctl, err := control.Listen(cfg.DataDir, control.NewLocal(db), liveView{loc: loc}, log.With("component", "control"))
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go func() {
+		t := time.NewTicker(15 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-sweepCtx.Done():
+				return
+			case <-t.C:
+				if n := loc.Sweep(); n > 0 {
+					log.Info("registrations expired", "count", n)
+				}
+			}
+		}
+	}()
+
+	host := adv.String()
+	fmt.Fprintf(out, "hushbox: SIP on udp+tcp %s (udp %d, tcp %d), realm %q\n", net.JoinHostPort(host, strconv.Itoa(ports["udp"])), ports["udp"], ports["tcp"], cfg.Realm)
+	if tlsLn != nil {
+		fmt.Fprintf(out, "hushbox: SIP TLS on %s, certificate SHA-256 %s\n", net.JoinHostPort(host, strconv.Itoa(ports["tls"])), fingerprint)
+	}
+	fmt.Fprintf(out, "hushbox: media on %s ports %d-%d\n", host, lo, hi)
+	fmt.Fprintf(out, "hushbox: data in %s\n", cfg.DataDir)
+	fmt.Fprintf(out, "hushbox: ready\n")
+	log.Info("serving", "sip", cfg.SIPAddr, "tls", cfg.SIPTLSAddr, "media_ip", host)
+
+	<-ctx.Done()
+	log.Info("shutting down", "calls", calls.Count())
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	calls.Shutdown(shutCtx)
+	cancel()
+	udpConn.Close()
+	tcpLn.Close()
+	if tlsLn != nil {
+		tlsLn.Close()
+	}
+	ua.Close()
+	wg.Wait()
+	fmt.Fprintf(out, "hushbox: stopped\n")
+	return nil
+}
+
+// warnRealm tells the owner about extensions whose HA1 values were made for
+// another realm: their phones cannot authenticate until the password is reset.
+func warnRealm(db *store.DB, realm string, log *slog.Logger) {
+	exts, err := db.Extensions()
+	if err != nil {
+		log.Error("list extensions", "err", err)
+		return
+	}
+	for _, e := range exts {
+		if e.Realm != realm {
+			log.Warn("extension was set up for another realm; reset its password with `hushbox ext passwd`",
+				"ext", e.Number, "its_realm", e.Realm, "realm", realm)
+		}
+	}
+}
+
+// liveView shows the control socket what only the running daemon knows.
+type liveView struct{ loc *registrar.Location }
+
+func (v liveView) Registrations() []control.Registration {
+	bs := v.loc.All()
+	out := make([]control.Registration, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, control.Registration{Extension: b.Extension, Contact: b.Contact.String(), Source: b.Source,
+			Transport: b.Transport, UserAgent: b.UserAgent, Expires: b.Expires})
+	}
+	return out
+}
+
+func (v liveView) RegistrationCount(ext string) int { return len(v.loc.Lookup(ext)) }
+
+func (v liveView) ExtensionRemoved(ext string) { v.loc.Remove(ext) }
