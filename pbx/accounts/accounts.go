@@ -19,9 +19,9 @@ import (
 // a 32-symbol alphabet carry 100 bits, above the 96 the threat model asks.
 const GeneratedLength = 20
 
-// alphabet avoids look-alike characters (0/o, 1/l/i) so a password can be
+// alphabet avoids look-alike characters (0/o, 1/l) so a password can be
 // typed on a desk phone's keypad from a printout.
-const alphabet = "abcdefghjkmnpqrstuvwxyz23456789AB"
+const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
 
 // MinPasswordLength is the shortest password an owner may choose.
 const MinPasswordLength = 8

@@ -116,14 +116,15 @@ func New(realm string, key []byte, dir Directory, log *slog.Logger) *Authenticat
 		log = slog.Default()
 	}
 	return &Authenticator{
-		realm:    realm,
-		nonces:   digest.NewNonces(key, NonceTTL),
-		replay:   digest.NewReplay(NonceTTL, 0),
-		dir:      dir,
-		log:      log,
-		now:      time.Now,
-		dummyMD5: digest.HA1(digest.MD5, "nobody", realm, string(key)),
-		dummySHA: digest.HA1(digest.SHA256, "nobody", realm, string(key)),
+		realm:      realm,
+		nonces:     digest.NewNonces(key, NonceTTL),
+		replay:     digest.NewReplay(NonceTTL, 0),
+		dir:        dir,
+		log:        log,
+		now:        time.Now,
+		dummyMD5:   digest.HA1(digest.MD5, "nobody", realm, string(key)),
+		dummySHA:   digest.HA1(digest.SHA256, "nobody", realm, string(key)),
+		algorithms: DefaultAlgorithms,
 	}
 }
 

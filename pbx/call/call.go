@@ -112,6 +112,12 @@ func (c *Call) applyMedia(offerer *leg, offerMedia, answerMedia *sdp.Media, plan
 		c.media.SetTranscode(media.AtoB, media.Transcode{})
 		c.media.SetTranscode(media.BtoA, media.Transcode{})
 	}
+	c.media.ClearPTMaps()
+	if !plan.Transcode && codecA.PT != codecB.PT {
+		// Same law under different payload numbers: renumber only.
+		c.media.SetPTMap(media.AtoB, codecA.PT, codecB.PT)
+		c.media.SetPTMap(media.BtoA, codecB.PT, codecA.PT)
+	}
 	if dtmfA != 0 && dtmfB != 0 && dtmfA != dtmfB {
 		c.media.SetPTMap(media.AtoB, dtmfA, dtmfB)
 		c.media.SetPTMap(media.BtoA, dtmfB, dtmfA)

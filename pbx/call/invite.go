@@ -157,10 +157,6 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if offer.Audio != nil {
 		setRemote(sess.A(), offer.Audio, &c.remoteA)
 	}
-	sess.OnTimeout(func() {
-		m.log.Info("media timeout", "call_id", c.cdr.CallID)
-		c.hangup(nil, store.HangupMediaTimeout)
-	})
 
 	cancelled := make(chan struct{})
 	tx.OnCancel(func(r *sip.Request) { close(cancelled) })
@@ -182,6 +178,7 @@ func (m *Manager) ringLoop(c *Call, req *sip.Request, tx sip.ServerTransaction, 
 	ring := time.NewTimer(m.cfg.RingTimeout)
 	defer ring.Stop()
 	sentRinging := false
+	var early *fork // the fork whose early media the caller hears
 	best := 0
 	pending := len(c.forks)
 	fail := func(code int, reason, disposition, hangup string) {
@@ -205,6 +202,16 @@ func (m *Manager) ringLoop(c *Call, req *sip.Request, tx sip.ServerTransaction, 
 					best = 408
 				}
 			} else if ev.res.IsProvisional() {
+				if ev.res.StatusCode == 183 && len(ev.res.Body()) > 0 && early == nil {
+					// Early media (ringback, announcements): answer the
+					// caller's offer now from this fork's SDP and relay it.
+					if res := m.earlyMedia(c, req, ev); res != nil {
+						early = ev.f
+						sentRinging = true
+						_ = tx.Respond(res)
+						continue
+					}
+				}
 				if ev.res.StatusCode >= 180 && !sentRinging {
 					sentRinging = true
 					_ = tx.Respond(c.responseA(req, 180, "Ringing", nil))
@@ -276,6 +283,28 @@ func mapFailure(code int) (int, string, string) {
 	return 480, "Temporarily Unavailable", "FAILED"
 }
 
+// earlyMedia builds the 183 Session Progress for the caller from a fork's
+// 183 with SDP, and points the relay at that fork's media. It returns nil
+// when the fork's SDP is unusable (the caller then just hears ringing).
+func (m *Manager) earlyMedia(c *Call, req *sip.Request, ev forkEvent) *sip.Response {
+	ans, err := sdp.Parse(ev.res.Body())
+	if err != nil {
+		return nil
+	}
+	body, plan, err := sdp.BuildAnswer(c.offerA, ans, c.originA, m.cfg.MediaIP, c.media.A().Port())
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	c.applyMedia(c.a, c.offerA.Audio, ans.Audio, plan)
+	c.mu.Unlock()
+	c.a.setLastSDP(body)
+	res := c.responseA(req, 183, "Session Progress", body)
+	res.AppendHeader(m.contact(c.a.transport))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	return res
+}
+
 // responseA builds a response to the caller's INVITE carrying our To tag.
 func (c *Call) responseA(req *sip.Request, code int, reason string, body []byte) *sip.Response {
 	res := c.m.cfg.Signer.Response(req, code, reason, body)
@@ -312,6 +341,12 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	m.addDialog(c, f.leg)
 	f.ack()
 	c.cancelForks(f)
+	// The media watchdog starts with the answer: ringing is not silence.
+	c.media.Arm()
+	c.media.OnTimeout(func() {
+		m.log.Info("media timeout", "call_id", c.cdr.CallID)
+		c.hangup(nil, store.HangupMediaTimeout)
+	})
 
 	res := c.responseA(req, 200, "OK", body)
 	res.AppendHeader(m.contact(c.a.transport))

@@ -1,0 +1,236 @@
+package scramble
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestKeystreamIsAESCTR checks the key material against the standard
+// library's CTR mode with IV = SSRC || frame || 0.
+func TestKeystreamIsAESCTR(t *testing.T) {
+	tests := []struct {
+		key   []byte
+		ssrc  uint32
+		frame uint64
+	}{
+		{testKey16, 0, 0},
+		{testKey16, 0xdeadbeef, 1},
+		{testKey32, 1, 1<<40 + 7},
+		{testKey32, 0xffffffff, math.MaxUint64},
+	}
+	for _, tt := range tests {
+		ks, err := newKeystream(tt.key, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks.fill(tt.ssrc, tt.frame)
+		block, _ := aes.NewCipher(tt.key)
+		iv := make([]byte, 16)
+		binary.BigEndian.PutUint32(iv, tt.ssrc)
+		binary.BigEndian.PutUint64(iv[4:], tt.frame)
+		want := make([]byte, len(ks.buf))
+		cipher.NewCTR(block, iv).XORKeyStream(want, want)
+		if !slices.Equal(ks.buf, want) {
+			t.Errorf("key %d bytes ssrc %x frame %d: keystream differs from AES-CTR", len(tt.key), tt.ssrc, tt.frame)
+		}
+		if len(ks.buf) != 1008 {
+			t.Errorf("keystream of %d bytes, want 1000 rounded up to 1008", len(ks.buf))
+		}
+	}
+}
+
+// floatDCT is the unnormalised DCT-II in float64, scaled like forward.
+func floatDCT(x []int16) []float64 {
+	n := len(x)
+	out := make([]float64, n)
+	for k := range out {
+		for i, v := range x {
+			out[k] += float64(v) * math.Cos(math.Pi*float64((2*i+1)*k)/float64(2*n))
+		}
+		out[k] *= 1 << fracBits
+	}
+	return out
+}
+
+func randomFrame(rng *rand.Rand, n int, amp int) []int16 {
+	x := make([]int16, n)
+	for i := range x {
+		x[i] = int16(rng.IntN(2*amp+1) - amp)
+	}
+	return x
+}
+
+// TestForwardIsDCT compares the fixed-point transform with the real DCT-II.
+func TestForwardIsDCT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range frameSizes {
+		tr := transformFor(n)
+		sc := newScratch(n)
+		x := randomFrame(rng, n, 32767)
+		got := make([]int32, n)
+		tr.forward(got, x, &sc)
+		want := floatDCT(x)
+		var errE, sigE float64
+		for k := range want {
+			d := float64(got[k]) - want[k]
+			errE += d * d
+			sigE += want[k] * want[k]
+		}
+		snr := 10 * math.Log10(sigE/errE)
+		t.Logf("N=%d: forward transform vs float DCT-II %.1f dB", n, snr)
+		if snr < 80 {
+			t.Errorf("N=%d: forward transform %.1f dB from the DCT-II, want >= 80", n, snr)
+		}
+	}
+}
+
+// TestTransformRoundTrip: inverse(forward(x)) gives x back to within one
+// LSB, including full scale.
+func TestTransformRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range frameSizes {
+		tr := transformFor(n)
+		sc := newScratch(n)
+		coef := make([]int32, n)
+		y := make([]int16, n)
+		off := 0
+		inputs := [][]int16{randomFrame(rng, n, 32767), randomFrame(rng, n, 100), make([]int16, n)}
+		full := make([]int16, n)
+		for i := range full {
+			full[i] = -32768
+		}
+		inputs = append(inputs, full)
+		for _, x := range inputs {
+			tr.forward(coef, x, &sc)
+			tr.inverse(y, coef, &sc)
+			for i := range x {
+				d := int(y[i]) - int(x[i])
+				if d < -1 || d > 1 {
+					t.Fatalf("N=%d: sample %d: %d back as %d", n, i, x[i], y[i])
+				}
+				if d != 0 {
+					off++
+				}
+			}
+		}
+		t.Logf("N=%d: %d of %d samples off by one LSB", n, off, len(inputs)*n)
+	}
+}
+
+// TestMixExactInverse: unmix(mix(v)) == v for every band size and random
+// coefficients up to the largest a frame can produce; mix moves energy
+// around without changing the total.
+func TestMixExactInverse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range frameSizes {
+		for _, r := range bandRanges(n) {
+			l := newMixLayout(r[1] - r[0])
+			ks := make([]byte, Rounds*l.roundBytes)
+			for trial := 0; trial < 50; trial++ {
+				for i := range ks {
+					ks[i] = byte(rng.Uint32())
+				}
+				v := make([]int32, l.m)
+				amp := int32(1 << (4 + rng.IntN(22)))
+				for i := range v {
+					v[i] = rng.Int32N(2*amp) - amp
+				}
+				orig := slices.Clone(v)
+				l.mix(v, ks)
+				if slices.Equal(v, orig) {
+					t.Fatalf("N=%d: mix left the band unchanged", n)
+				}
+				var e0, e1 float64
+				for i := range v {
+					e0 += float64(orig[i]) * float64(orig[i])
+					e1 += float64(v[i]) * float64(v[i])
+				}
+				if r := e1 / e0; amp >= 1<<12 && math.Abs(r-1) > 1e-3 {
+					t.Fatalf("N=%d amp %d: mix changed energy by factor %v", n, amp, r)
+				}
+				l.unmix(v, ks)
+				if !slices.Equal(v, orig) {
+					t.Fatalf("N=%d: unmix(mix(v)) != v", n)
+				}
+			}
+		}
+	}
+}
+
+// TestMixSpreads: after the rounds one input coefficient reaches many
+// outputs (a bare permutation would reach one).
+func TestMixSpreads(t *testing.T) {
+	lo, hi := bandLimits(160)
+	l := newMixLayout(hi - lo)
+	rng := rand.New(rand.NewPCG(7, 8))
+	ks := make([]byte, Rounds*l.roundBytes)
+	total := 0
+	const trials = 40
+	for trial := 0; trial < trials; trial++ {
+		for i := range ks {
+			ks[i] = byte(rng.Uint32())
+		}
+		v := make([]int32, l.m)
+		v[rng.IntN(l.m)] = 1 << 20
+		l.mix(v, ks)
+		reached := 0
+		for _, c := range v {
+			if c > 1<<10 || c < -(1<<10) { // at least 1/1024 of the input
+				reached++
+			}
+		}
+		total += reached
+	}
+	avg := float64(total) / trials
+	t.Logf("one coefficient spreads to %.1f of %d (max %d)", avg, l.m, 1<<Rounds)
+	if avg < 6 {
+		t.Errorf("one coefficient spreads to %.1f outputs on average, want >= 6", avg)
+	}
+}
+
+func TestBandLimits(t *testing.T) {
+	tests := []struct{ n, lo, hi int }{{80, 6, 68}, {160, 12, 136}, {240, 18, 204}, {320, 24, 272}}
+	for _, tt := range tests {
+		lo, hi := bandLimits(tt.n)
+		if lo != tt.lo || hi != tt.hi {
+			t.Errorf("N=%d: band [%d, %d), want [%d, %d)", tt.n, lo, hi, tt.lo, tt.hi)
+		}
+		if (hi-lo)%2 != 0 {
+			t.Errorf("N=%d: odd band size", tt.n)
+		}
+	}
+}
+
+func TestRoundingHelpers(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want int64
+	}{
+		{"roundShift 3/2", roundShift(3, 1), 2},
+		{"roundShift -3/2", roundShift(-3, 1), -1},
+		{"roundShift 5/4", roundShift(5, 2), 1},
+		{"roundShift -6/4", roundShift(-6, 2), -1},
+		{"roundShift -7/4", roundShift(-7, 2), -2},
+		{"roundDiv 7/2", roundDiv(7, 2), 4},
+		{"roundDiv -7/2", roundDiv(-7, 2), -3},
+		{"roundDiv -8/10", roundDiv(-8, 10), -1},
+		{"roundDiv -5/10", roundDiv(-5, 10), 0},
+		{"roundDiv -15/10", roundDiv(-15, 10), -1},
+		{"roundDiv 14/10", roundDiv(14, 10), 1},
+		{"sat16 high", int64(sat16(40000)), 32767},
+		{"sat16 low", int64(sat16(-40000)), -32768},
+		{"sat16 mid", int64(sat16(-5)), -5},
+		{"mulQ15 half", int64(mulQ15(16384, 3)), 2},
+		{"mulQ15 -half", int64(mulQ15(16384, -3)), -1},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %d, want %d", tt.name, tt.got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,29 @@
+// Package media is the B2BUA's RTP/RTCP relay.
+//
+// A Relay owns a range of UDP ports on one local address. Each call gets a
+// Session with two legs, A (caller side) and B (callee side); each leg is a
+// port pair (even RTP port, RTCP on the next one). Whatever arrives on leg
+// A's sockets leaves through leg B's sockets towards B's peer, and the other
+// way round.
+//
+// The relay follows the media rules of DESIGN.md ("SIP and media"):
+//
+//   - One packet in is one packet out. Nothing is buffered, re-timed or
+//     re-packetised: the scrambler's 20 ms frames ride on RTP packets end to
+//     end.
+//   - Symmetric RTP latching: the first valid packet on a leg's socket fixes
+//     that leg's peer (NAT friendly, it replaces the SDP address); packets
+//     from any other source are then dropped and counted. RTP and RTCP latch
+//     independently. Leg.Relatch opens latching again after a re-INVITE.
+//     Until a leg has latched, packets towards it go to its SDP address.
+//   - Per direction, the B2BUA may ask for mu-law <-> A-law transcoding
+//     (the only transcoding hushbox allows) and payload-type renumbering
+//     (for example telephone-event 101 -> 96). RFC 4733 events pass through,
+//     renumbered only.
+//   - A Hook sees every RTP packet (the scrambler's seat) and may drop it.
+//
+// The hot path is cheap: with no transcoding, renumbering or hook a packet
+// is validated and forwarded as raw bytes; otherwise header bytes are edited
+// in place and, only when a hook is set, the packet is parsed into a reused
+// rtp.Packet. No path allocates per packet.
+package media
