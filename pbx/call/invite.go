@@ -127,16 +127,16 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	from := req.From()
 	c.a = &leg{
-		callID:       req.CallID().Value(),
-		localTag:     sip.GenerateTagN(16),
-		remoteTag:    sipmsg.Tag(from.Params),
-		localURI:     *req.To().Address.Clone(),
-		localName:    callee.Name,
-		remoteURI:    *from.Address.Clone(),
-		remoteName:   from.DisplayName,
-		dest:         req.Source(),
-		transport:    req.Transport(),
-		remoteCSeq:   req.CSeq().SeqNo,
+		callID:     req.CallID().Value(),
+		localTag:   sip.GenerateTagN(16),
+		remoteTag:  sipmsg.Tag(from.Params),
+		localURI:   *req.To().Address.Clone(),
+		localName:  callee.Name,
+		remoteURI:  *from.Address.Clone(),
+		remoteName: from.DisplayName,
+		dest:       req.Source(),
+		transport:  req.Transport(),
+		remoteCSeq: req.CSeq().SeqNo,
 	}
 	if ct := req.Contact(); ct != nil {
 		c.a.remoteTarget = *ct.Address.Clone()

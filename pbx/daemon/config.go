@@ -31,7 +31,7 @@ type Config struct {
 	UserAgent    string // Server/User-Agent header; empty sends none
 	// Digest is the comma-separated challenge order, e.g. "SHA-256,MD5".
 	Digest string
-	Log          *slog.Logger
+	Log    *slog.Logger
 	// Out receives the few lines a person starting hushbox needs to read.
 	Out io.Writer
 }

@@ -31,9 +31,9 @@ func (b Binding) key() string { return b.Contact.String() }
 
 // Location is the in-memory location service. Safe for concurrent use.
 type Location struct {
-	mu   sync.RWMutex
+	mu    sync.RWMutex
 	byExt map[string]map[string]Binding
-	now  func() time.Time
+	now   func() time.Time
 	// onChange, when set, is told an extension's bindings changed.
 	onChange func(ext string)
 }
