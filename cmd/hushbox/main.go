@@ -145,8 +145,16 @@ func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", defaultData, "data folder of the hushbox to manage")
 }
 
-func connect(dir string) (control.Admin, error) {
-	return control.Connect(dir, daemon.DBName)
+// withAdmin connects to the hushbox in dir (daemon or store) and runs f.
+func withAdmin(dir string, f func(ctx context.Context, a control.Admin) error) error {
+	a, err := control.Connect(dir, daemon.DBName)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return f(ctx, a)
 }
 
 func ext(args []string, stdout io.Writer) error {
@@ -155,8 +163,6 @@ func ext(args []string, stdout io.Writer) error {
 	}
 	fs := flag.NewFlagSet("ext "+args[0], flag.ContinueOnError)
 	data := dataFlag(fs)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	switch args[0] {
 	case "add":
 		name := fs.String("name", "", "display name")
@@ -168,43 +174,37 @@ func ext(args []string, stdout io.Writer) error {
 		if len(pos) != 1 {
 			return usageError{"usage: hushbox ext add NUM [--name NAME] [--password PW]"}
 		}
-		a, err := connect(*data)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		set, err := a.AddExtension(ctx, pos[0], *name, *pw)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "extension %s added\n", pos[0])
-		if *pw == "" {
-			fmt.Fprintf(stdout, "password: %s\n", set)
-		}
-		return nil
+		return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
+			set, err := a.AddExtension(ctx, pos[0], *name, *pw)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "extension %s added\n", pos[0])
+			if *pw == "" {
+				fmt.Fprintf(stdout, "password: %s\n", set)
+			}
+			return nil
+		})
 	case "list", "ls":
 		asJSON := fs.Bool("json", false, "print JSON")
 		if _, err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		a, err := connect(*data)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		exts, err := a.Extensions(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return json.NewEncoder(stdout).Encode(exts)
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NUMBER\tNAME\tREGISTERED")
-		for _, e := range exts {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", e.Number, e.Name, e.Registrations)
-		}
-		return tw.Flush()
+		return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
+			exts, err := a.Extensions(ctx)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				return json.NewEncoder(stdout).Encode(exts)
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NUMBER\tNAME\tREGISTERED")
+			for _, e := range exts {
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", e.Number, e.Name, e.Registrations)
+			}
+			return tw.Flush()
+		})
 	case "rm", "remove", "del":
 		pos, err := parse(fs, args[1:])
 		if err != nil {
@@ -213,16 +213,13 @@ func ext(args []string, stdout io.Writer) error {
 		if len(pos) != 1 {
 			return usageError{"usage: hushbox ext rm NUM"}
 		}
-		a, err := connect(*data)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		if err := a.RemoveExtension(ctx, pos[0]); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "extension %s removed\n", pos[0])
-		return nil
+		return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
+			if err := a.RemoveExtension(ctx, pos[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "extension %s removed\n", pos[0])
+			return nil
+		})
 	case "passwd", "password":
 		pw := fs.String("password", "", "new password (generated when omitted)")
 		pos, err := parse(fs, args[1:])
@@ -232,20 +229,17 @@ func ext(args []string, stdout io.Writer) error {
 		if len(pos) != 1 {
 			return usageError{"usage: hushbox ext passwd NUM [--password PW]"}
 		}
-		a, err := connect(*data)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		set, err := a.SetPassword(ctx, pos[0], *pw)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "password of %s changed\n", pos[0])
-		if *pw == "" {
-			fmt.Fprintf(stdout, "password: %s\n", set)
-		}
-		return nil
+		return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
+			set, err := a.SetPassword(ctx, pos[0], *pw)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "password of %s changed\n", pos[0])
+			if *pw == "" {
+				fmt.Fprintf(stdout, "password: %s\n", set)
+			}
+			return nil
+		})
 	}
 	return usageError{fmt.Sprintf("ext: unknown action %q (want add, list, rm, passwd)", args[0])}
 }
@@ -259,27 +253,22 @@ func cdr(args []string, stdout io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := connect(*data)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cdrs, err := a.CDRs(ctx, store.CDRQuery{Limit: *limit, Number: *number})
-	if err != nil {
-		return err
-	}
-	if *asCSV {
-		return store.WriteCDRCSV(stdout, cdrs)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "START\tFROM\tTO\tDISPOSITION\tBILLSEC\tCODEC\tHANGUP")
-	for _, c := range cdrs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Start.Local().Format("2006-01-02 15:04:05"), c.From, c.To,
-			c.Disposition, int(c.Billsec().Seconds()), c.Codec, c.Hangup)
-	}
-	return tw.Flush()
+	return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
+		cdrs, err := a.CDRs(ctx, store.CDRQuery{Limit: *limit, Number: *number})
+		if err != nil {
+			return err
+		}
+		if *asCSV {
+			return store.WriteCDRCSV(stdout, cdrs)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "START\tFROM\tTO\tDISPOSITION\tBILLSEC\tCODEC\tHANGUP")
+		for _, c := range cdrs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Start.Local().Format("2006-01-02 15:04:05"), c.From, c.To,
+				c.Disposition, int(c.Billsec().Seconds()), c.Codec, c.Hangup)
+		}
+		return tw.Flush()
+	})
 }
 
 func registrations(args []string, stdout io.Writer) error {
@@ -289,25 +278,20 @@ func registrations(args []string, stdout io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := connect(*data)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	regs, err := a.Registrations(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(regs)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXT\tCONTACT\tSOURCE\tTRANSPORT\tEXPIRES\tUSER-AGENT")
-	for _, r := range regs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Extension, r.Contact, r.Source, r.Transport,
-			time.Until(r.Expires).Round(time.Second), strings.TrimSpace(r.UserAgent))
-	}
-	return tw.Flush()
+	return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
+		regs, err := a.Registrations(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(regs)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EXT\tCONTACT\tSOURCE\tTRANSPORT\tEXPIRES\tUSER-AGENT")
+		for _, r := range regs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Extension, r.Contact, r.Source, r.Transport,
+				time.Until(r.Expires).Round(time.Second), strings.TrimSpace(r.UserAgent))
+		}
+		return tw.Flush()
+	})
 }
