@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
