@@ -109,7 +109,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.SIPAddr, "sip", ":5060", "SIP UDP and TCP listen address")
 	fs.StringVar(&cfg.SIPTLSAddr, "sip-tls", ":5061", "SIP TLS listen address (empty disables)")
 	fs.StringVar(&cfg.RTPPorts, "rtp-ports", "20000-20999", "media relay port range LO-HI")
-	fs.StringVar(&cfg.Realm, "realm", control.DefaultRealm, "digest authentication realm")
+	fs.StringVar(&cfg.Realm, "realm", "", "digest authentication realm (stored; default: the stored one, else \"hushbox\")")
 	fs.StringVar(&cfg.MediaIP, "media-ip", "", "address advertised to phones in SDP and Contact (default: guessed)")
 	fs.DurationVar(&cfg.MediaTimeout, "media-timeout", 60*time.Second, "end a call when no RTP arrives for this long")
 	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 60*time.Second, "give up an unanswered call after this long")

@@ -39,9 +39,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if out == nil {
 		out = io.Discard
 	}
-	if err := ValidRealm(cfg.Realm); err != nil {
-		return err
-	}
+
 	algs := auth.DefaultAlgorithms
 	if cfg.Digest != "" {
 		var err error
@@ -64,6 +62,22 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer db.Close()
+	// The realm is a stored setting: --realm changes it, otherwise the one
+	// chosen before (or the default) stays, so extensions added with the
+	// daemon stopped get HA1 values for the realm it will serve.
+	if cfg.Realm == "" {
+		r, ok, err := db.Setting(control.SettingRealm)
+		if err != nil {
+			return fmt.Errorf("read realm: %w", err)
+		}
+		cfg.Realm = control.DefaultRealm
+		if ok && r != "" {
+			cfg.Realm = r
+		}
+	}
+	if err := ValidRealm(cfg.Realm); err != nil {
+		return err
+	}
 	if err := db.SetSetting(control.SettingRealm, cfg.Realm); err != nil {
 		return fmt.Errorf("save realm: %w", err)
 	}
@@ -85,8 +99,17 @@ func Run(ctx context.Context, cfg Config) error {
 	defer relay.Close()
 
 	sip.SetDefaultLogger(log.With("component", "sipgo"))
+	// Folded header lines (RFC 3261 7.3.1) are joined before parsing: the
+	// parser does not handle them in every header.
+	unfold := func(p sip.TransportReadProps, data []byte) ([]byte, error) {
+		if p.Transport == "UDP" || p.Transport == "udp" {
+			return sipmsg.Normalize(data), nil
+		}
+		return data, nil
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("hushbox"), sipgo.WithUserAgentHostname(adv.String()),
-		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}))
+		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(unfold)))
 	if err != nil {
 		return fmt.Errorf("sip stack: %w", err)
 	}
@@ -152,6 +175,16 @@ func Run(ctx context.Context, cfg Config) error {
 					_ = tx.Respond(signer.Response(req, 500, "Server Internal Error", nil))
 				}
 			}()
+			if code, reason := sipmsg.Validate(req); code != 0 {
+				log.Debug("request refused", "method", req.Method, "src", req.Source(), "code", code, "reason", reason)
+				if !req.IsAck() {
+					_ = tx.Respond(signer.Response(req, code, reason, nil))
+				}
+				if st, ok := tx.(*sip.ServerTx); ok {
+					st.Terminate()
+				}
+				return
+			}
 			h(req, tx)
 		}
 	}
@@ -160,9 +193,11 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := tx.Respond(reply.Res); err != nil {
 			log.Debug("REGISTER response failed", "err", err)
 		}
-		if reply.Stateless {
-			tx.(*sip.ServerTx).Terminate()
-		}
+		// Every REGISTER answer is stateless, as in Kamailio: keeping a
+		// transaction for 32 s per REGISTER is what makes a flood of valid
+		// registrations eat memory. A retransmission after a lost 200
+		// carries an old nonce count and gets a fresh challenge.
+		tx.(*sip.ServerTx).Terminate()
 	}))
 	srv.OnInvite(guard(calls.HandleInvite))
 	srv.OnAck(guard(calls.HandleAck))
