@@ -18,6 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"hushbox/pbx/buildinfo"
 	"hushbox/pbx/control"
 	"hushbox/pbx/daemon"
@@ -135,6 +137,8 @@ func serve(args []string, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("bad --log-format %q", *logFormat)}
 	}
 	cfg.Log = slog.New(h)
+	// sipgo's few package-level log lines go to the same place.
+	sip.SetDefaultLogger(cfg.Log.With("component", "sipgo"))
 	cfg.Out = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -158,6 +158,11 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		setRemote(sess.A(), offer.Audio, &c.remoteA)
 	}
 
+	// sipgo answers a CANCELled INVITE with 487 on its own, built from the
+	// request: give the request our To tag so that 487 carries the same tag
+	// as our 180 and 200 (RFC 3261 8.2.6.2). Set before our first response,
+	// so the transaction layer's lock orders it before any CANCEL.
+	req.To().Params.Add("tag", c.a.localTag)
 	cancelled := make(chan struct{})
 	tx.OnCancel(func(r *sip.Request) { close(cancelled) })
 	_ = tx.Respond(m.cfg.Signer.Response(req, 100, "Trying", nil))
@@ -337,6 +342,7 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	c.state = Answered
 	c.cdr.Answer = time.Now().UTC()
 	c.cdr.Disposition, c.cdr.SIPCode = "ANSWERED", 200
+	codec := c.cdr.Codec // a re-INVITE may change it once the 200 is out
 	c.mu.Unlock()
 	m.addDialog(c, f.leg)
 	f.ack()
@@ -357,7 +363,7 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	if err := tx.Respond(res); err != nil {
 		m.log.Info("200 to caller failed", "call_id", c.cdr.CallID, "err", err)
 	}
-	m.log.Info("answered", "call_id", c.cdr.CallID, "codec", c.cdr.Codec, "contact", f.binding.Contact.String())
+	m.log.Info("answered", "call_id", c.cdr.CallID, "codec", codec, "contact", f.binding.Contact.String())
 	go m.retransmit2xx(c, c.a, res, ack)
 	return true
 }

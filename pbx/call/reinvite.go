@@ -44,11 +44,14 @@ func (m *Manager) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
-	defer func() {
-		c.mu.Lock()
-		c.reinvite = false
-		c.mu.Unlock()
-	}()
+	// The offer/answer ends with our final response: release the call
+	// before sending it, so a re-INVITE the party sends right after our
+	// answer (hold, then resume at once) is not refused with 491.
+	defer c.endReinvite()
+	respond = func(code int, reason string) {
+		c.endReinvite()
+		_ = tx.Respond(m.cfg.Signer.Response(req, code, reason, nil))
+	}
 	x.refreshTarget(req)
 
 	if len(req.Body()) == 0 {
@@ -126,6 +129,7 @@ wait:
 		return
 	}
 	if !final.IsSuccess() {
+		c.endReinvite()
 		_ = tx.Respond(m.cfg.Signer.Response(req, final.StatusCode, final.Reason, nil))
 		return
 	}
@@ -168,6 +172,14 @@ func (m *Manager) answerReinvite(c *Call, x *leg, req *sip.Request, tx sip.Serve
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	x.setLastSDP(body)
 	ack := c.expectAck(x)
+	c.endReinvite()
 	_ = tx.Respond(res)
 	go m.retransmit2xx(c, x, res, ack)
+}
+
+// endReinvite lets the next re-INVITE of the call in.
+func (c *Call) endReinvite() {
+	c.mu.Lock()
+	c.reinvite = false
+	c.mu.Unlock()
 }

@@ -98,7 +98,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer relay.Close()
 
-	sip.SetDefaultLogger(log.With("component", "sipgo"))
+	// sipgo logs through per-layer loggers; its package-wide default is a
+	// global another daemon in the same process (tests) would race on.
+	sipLog := log.With("component", "sipgo")
 	// Folded header lines (RFC 3261 7.3.1) are joined before parsing: the
 	// parser does not handle them in every header.
 	unfold := func(p sip.TransportReadProps, data []byte) ([]byte, error) {
@@ -109,7 +111,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("hushbox"), sipgo.WithUserAgentHostname(adv.String()),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(unfold)))
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(unfold), sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
 	if err != nil {
 		return fmt.Errorf("sip stack: %w", err)
 	}
@@ -147,11 +150,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(adv.String()), sipgo.WithClientPort(ports["udp"]),
-		sipgo.WithClientLogger(log.With("component", "sipgo")))
+		sipgo.WithClientLogger(sipLog))
 	if err != nil {
 		return fmt.Errorf("sip client: %w", err)
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log.With("component", "sipgo")))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		return fmt.Errorf("sip server: %w", err)
 	}
