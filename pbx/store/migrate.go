@@ -23,6 +23,15 @@ var migrations = []migration{
 		}
 		return nil
 	},
+	// 1 -> 2: trunks and key material (the box's sealed identity).
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketTrunks, bucketKeys} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
 }
 
 // migrate brings the file up to len(steps), recording the version in meta.

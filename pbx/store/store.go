@@ -20,7 +20,7 @@ import (
 
 // SchemaVersion is the schema this code writes. Open migrates older files
 // up to it and refuses newer ones.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Bucket names.
 var (
@@ -29,6 +29,8 @@ var (
 	bucketSecrets    = []byte("secrets")
 	bucketExtensions = []byte("extensions")
 	bucketCDR        = []byte("cdr")
+	bucketTrunks     = []byte("trunks")
+	bucketKeys       = []byte("keys")
 
 	keySchema = []byte("schema")
 )

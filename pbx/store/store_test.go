@@ -108,7 +108,7 @@ func TestMigrations(t *testing.T) {
 	withSteps := func(steps ...migration) Option {
 		return func(o *options) { o.migrations = append(append([]migration(nil), migrations...), steps...) }
 	}
-	// A failing migration leaves the file untouched: still version 1, no
+	// A failing migration leaves the file untouched: still the current version, no
 	// half-created bucket.
 	failing := func(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucket(newBucket); err != nil {
@@ -123,8 +123,8 @@ func TestMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := db.SchemaVersion(); v != 1 {
-		t.Errorf("version after failed migration = %d, want 1", v)
+	if v, _ := db.SchemaVersion(); v != SchemaVersion {
+		t.Errorf("version after failed migration = %d, want %d", v, SchemaVersion)
 	}
 	_ = db.bolt.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(newBucket) != nil {
@@ -134,7 +134,7 @@ func TestMigrations(t *testing.T) {
 	})
 	_ = db.Close()
 
-	// A good migration runs once and records version 2.
+	// A good migration runs once and records the next version.
 	runs := 0
 	good := func(tx *bolt.Tx) error {
 		runs++
@@ -146,8 +146,8 @@ func TestMigrations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, _ := db.SchemaVersion(); v != 2 {
-			t.Errorf("version = %d, want 2", v)
+		if v, _ := db.SchemaVersion(); v != SchemaVersion+1 {
+			t.Errorf("version = %d, want %d", v, SchemaVersion+1)
 		}
 		if v, ok, _ := db.Setting("kept"); !ok || v != "yes" {
 			t.Error("migration lost a setting")
@@ -157,7 +157,7 @@ func TestMigrations(t *testing.T) {
 	if runs != 1 {
 		t.Errorf("migration ran %d times, want 1", runs)
 	}
-	// This program (version 1) now refuses the file.
+	// This program (one version older) now refuses the file.
 	if _, err := Open(path); !errors.Is(err, ErrSchemaTooNew) {
 		t.Errorf("Open of a v2 file = %v, want ErrSchemaTooNew", err)
 	}
