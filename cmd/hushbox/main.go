@@ -39,6 +39,11 @@ usage:
   hushbox ext passwd NUM [--password PW]
                                         set a new password (generated when omitted)
   hushbox registrations [--json]        list registered phones (daemon must run)
+  hushbox calls [--json]                live calls, with the SAS of scrambled trunk calls
+  hushbox identity                      this box's identity key, for the other office's trunk
+  hushbox trunk add NAME --address HOST:PORT --key hbx1:... --prefix DIGITS [--strip N]
+                                        a scrambled trunk to another hushbox (SIP TLS)
+  hushbox trunk list | rm NAME
   hushbox cdr [--csv] [--limit N] [--number NUM]
                                         list call records, newest first
   hushbox version                       print the version
@@ -76,6 +81,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cdr(args[1:], stdout)
 	case "registrations":
 		return registrations(args[1:], stdout)
+	case "calls":
+		return calls(args[1:], stdout)
+	case "trunk":
+		return trunk(args[1:], stdout)
+	case "identity":
+		return identityCmd(args[1:], stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, buildinfo.String())
 		return nil

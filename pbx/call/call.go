@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"errors"
+	"hushbox/crypto/keys"
 	"net/netip"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"hushbox/pbx/media"
+	"hushbox/pbx/scrambler"
 	"hushbox/pbx/sdp"
 	"hushbox/pbx/store"
 )
@@ -42,6 +44,14 @@ type Info struct {
 	Codec    string    `json:"codec"`
 	Start    time.Time `json:"start"`
 	Answered time.Time `json:"answered,omitempty"`
+	// SAS and Trunk are set on scrambled trunk calls: both boxes show the
+	// same SAS, which the two people can compare aloud.
+	SAS   string `json:"sas,omitempty"`
+	Trunk string `json:"trunk,omitempty"`
+	// ScrambledFrames counts frames scrambled or descrambled by this box;
+	// DroppedFrames those it could not scramble (never sent in clear).
+	ScrambledFrames uint64 `json:"scrambled_frames,omitempty"`
+	DroppedFrames   uint64 `json:"dropped_frames,omitempty"`
 	// Packets relayed each way, for live status.
 	PacketsAtoB uint64 `json:"packets_a_to_b"`
 	PacketsBtoA uint64 `json:"packets_b_to_a"`
@@ -73,6 +83,12 @@ type Call struct {
 	hungup chan struct{}
 	// ringEnd tells the INVITE loop to give up a ringing call (shutdown).
 	ringEnd chan string
+	// in and out are set on calls that arrive on or leave by a hushbox trunk.
+	in  *trunkIn
+	out *trunkOut
+	// scr scrambles the trunk leg; sas is the call's short authentication string.
+	scr *scrambler.Hook
+	sas string
 	// remotes are the media addresses last taken from each side's SDP.
 	remoteA, remoteB netip.AddrPort
 }
@@ -81,7 +97,10 @@ func (c *Call) info() Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	in := Info{CallID: c.cdr.CallID, From: c.cdr.From, To: c.cdr.To, State: c.state.String(),
-		Codec: c.cdr.Codec, Start: c.cdr.Start, Answered: c.cdr.Answer}
+		Codec: c.cdr.Codec, Start: c.cdr.Start, Answered: c.cdr.Answer, SAS: c.sas, Trunk: c.trunkName()}
+	if c.scr != nil {
+		in.ScrambledFrames, in.DroppedFrames = c.scr.Processed.Load(), c.scr.Dropped.Load()
+	}
 	if c.media != nil {
 		in.PacketsAtoB = c.media.A().Stats().PacketsIn
 		in.PacketsBtoA = c.media.B().Stats().PacketsIn
@@ -252,4 +271,48 @@ func (m *Manager) sendBye(l *leg) {
 		return
 	}
 	m.log.Debug("BYE answered", "call_id", l.callID, "code", res.StatusCode)
+}
+
+// trunkName is the trunk the call uses, if any.
+func (c *Call) trunkName() string {
+	switch {
+	case c.in != nil:
+		return c.in.trunk.Name
+	case c.out != nil:
+		return c.out.trunk.Name
+	}
+	return ""
+}
+
+// secureAnswer finishes the key exchange of a trunk call from the callee
+// side's SDP answer and returns the scrambling hook, the SAS, and the answer
+// to pass on to the caller (with our key share when the caller is the trunk).
+func (c *Call) secureAnswer(ans *sdp.Session) (*scrambler.Hook, string, *sdp.Session, error) {
+	switch {
+	case c.out != nil:
+		if ans.Audio == nil {
+			return nil, "", nil, errNoShare
+		}
+		attr, ok := keys.AttributeValue(ans.Audio.Extra)
+		if !ok {
+			return nil, "", nil, errNoShare
+		}
+		pinned := c.out.pinned
+		ck, err := c.out.ex.Complete(attr, func(k keys.PublicKey) bool { return k == pinned })
+		if err != nil {
+			return nil, "", nil, err
+		}
+		defer ck.Wipe()
+		// Leg B is the trunk: audio towards it (A to B) is scrambled.
+		h := scrambler.New(media.AtoB, ck.ScrambleTx[:], ck.ScrambleRx[:])
+		return h, ck.SAS, withExtra(ans), nil
+	case c.in != nil:
+		ck := c.in.keys
+		// Leg A is the trunk: audio towards it (B to A) is scrambled.
+		h := scrambler.New(media.BtoA, ck.ScrambleTx[:], ck.ScrambleRx[:])
+		sas := ck.SAS
+		ck.Wipe()
+		return h, sas, withExtra(ans, keys.AttributeName+":"+c.in.ex.Attribute()), nil
+	}
+	return nil, "", ans, nil
 }

@@ -8,8 +8,10 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"hushbox/crypto/keys"
 	"hushbox/pbx/auth"
 	"hushbox/pbx/registrar"
+	"hushbox/pbx/scrambler"
 	"hushbox/pbx/sdp"
 	"hushbox/pbx/sipmsg"
 	"hushbox/pbx/store"
@@ -39,22 +41,42 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(400, "Bad Request")
 		return
 	}
-	user, outcome := m.cfg.Auth.Check(req, true, "")
-	switch outcome {
-	case auth.Challenge, auth.Stale:
-		res := m.cfg.Auth.ChallengeResponse(req, true, outcome == auth.Stale)
-		m.cfg.Signer.Sign(res)
-		_ = tx.Respond(res)
-		// Stateless: no transaction is kept for a challenge. A retransmitted
-		// INVITE simply gets a new challenge.
-		if st, ok := tx.(interface{ Terminate() }); ok {
-			st.Terminate()
+	// A peer hushbox proves itself by the signature on its key share, a
+	// phone by its password.
+	var tin *trunkIn
+	var user string
+	if len(req.GetHeaders("Proxy-Authorization")) == 0 && hasKeyShare(req.Body()) {
+		offer, err := sdp.Parse(req.Body())
+		if err != nil {
+			respond(400, "Bad Request")
+			return
 		}
-		return
-	case auth.Forbidden:
-		m.log.Info("invite refused", "src", req.Source())
-		respond(403, "Forbidden")
-		return
+		var code int
+		var reason string
+		if tin, code, reason = m.acceptTrunk(req, offer); code != 0 {
+			respond(code, reason)
+			return
+		}
+		user = req.From().Address.User
+	} else {
+		var outcome auth.Outcome
+		user, outcome = m.cfg.Auth.Check(req, true, "")
+		switch outcome {
+		case auth.Challenge, auth.Stale:
+			res := m.cfg.Auth.ChallengeResponse(req, true, outcome == auth.Stale)
+			m.cfg.Signer.Sign(res)
+			_ = tx.Respond(res)
+			// Stateless: no transaction is kept for a challenge. A retransmitted
+			// INVITE simply gets a new challenge.
+			if st, ok := tx.(interface{ Terminate() }); ok {
+				st.Terminate()
+			}
+			return
+		case auth.Forbidden:
+			m.log.Info("invite refused", "src", req.Source())
+			respond(403, "Forbidden")
+			return
+		}
 	}
 
 	body := req.Body()
@@ -73,24 +95,47 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
-	// Dial plan: extension to extension.
+	// Dial plan: a local extension, else a trunk by prefix.
 	target := req.Recipient.User
-	callee, err := m.cfg.Dir.Extension(target)
+	rt, err := m.findRoute(target, tin == nil)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			m.log.Error("directory lookup", "err", err)
+		if !errors.Is(err, errNoRoute) {
+			m.log.Error("dial plan", "err", err)
 			respond(500, "Server Internal Error")
 			return
 		}
 		respond(404, "Not Found")
 		return
 	}
-	bindings := m.cfg.Loc.Lookup(target)
-	if len(bindings) == 0 {
-		respond(480, "Temporarily Unavailable")
-		return
+	callee := rt.ext
+	var bindings []registrar.Binding
+	var tout *trunkOut
+	offerToB := offer
+	switch {
+	case rt.trunk != nil:
+		var binding string
+		if tout, binding, err = m.newTrunkOut(rt.trunk); err != nil {
+			m.log.Error("trunk key offer", "trunk", rt.trunk.Name, "err", err)
+			respond(503, "Service Unavailable")
+			return
+		}
+		callee = store.Extension{Number: rt.number, Name: rt.trunk.Name}
+		bindings = []registrar.Binding{trunkBinding(rt.trunk, rt.number)}
+		offerToB = withExtra(offer, keys.BindingAttributeName+":"+binding, keys.AttributeName+":"+tout.ex.Attribute())
+	default:
+		bindings = m.cfg.Loc.Lookup(target)
+		if len(bindings) == 0 {
+			respond(480, "Temporarily Unavailable")
+			return
+		}
+		if tin != nil {
+			offerToB = withExtra(offer)
+		}
 	}
 	caller, _ := m.cfg.Dir.Extension(user)
+	if tin != nil {
+		caller = store.Extension{Number: user, Name: tin.trunk.Name}
+	}
 
 	sess, err := m.cfg.Relay.NewSession()
 	if err != nil {
@@ -99,7 +144,7 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	originB := sdp.NewOrigin(m.cfg.MediaIP)
-	offerB, _, err := sdp.BuildOffer(offer, originB, m.cfg.MediaIP, sess.B().Port())
+	offerB, _, err := sdp.BuildOffer(offerToB, originB, m.cfg.MediaIP, sess.B().Port())
 	if err != nil {
 		sess.Close()
 		if errors.Is(err, sdp.ErrNoCommonCodec) {
@@ -122,6 +167,8 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		ackWait: map[*leg]chan struct{}{},
 		hungup:  make(chan struct{}),
 		ringEnd: make(chan string, 1),
+		in:      tin,
+		out:     tout,
 		cdr: store.CDR{CallID: req.CallID().Value(), From: user, FromName: caller.Name, To: target,
 			Start: now, Disposition: "FAILED"},
 	}
@@ -207,7 +254,7 @@ func (m *Manager) ringLoop(c *Call, req *sip.Request, tx sip.ServerTransaction, 
 					best = 408
 				}
 			} else if ev.res.IsProvisional() {
-				if ev.res.StatusCode == 183 && len(ev.res.Body()) > 0 && early == nil {
+				if ev.res.StatusCode == 183 && len(ev.res.Body()) > 0 && early == nil && c.in == nil && c.out == nil {
 					// Early media (ringback, announcements): answer the
 					// caller's offer now from this fork's SDP and relay it.
 					if res := m.earlyMedia(c, req, ev); res != nil {
@@ -326,8 +373,14 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	ans, err := sdp.Parse(ev.res.Body())
 	var body []byte
 	var plan sdp.Plan
+	var hook *scrambler.Hook
+	var sas string
 	if err == nil {
-		body, plan, err = sdp.BuildAnswer(c.offerA, ans, c.originA, m.cfg.MediaIP, c.media.A().Port())
+		ansToA := ans
+		hook, sas, ansToA, err = c.secureAnswer(ans)
+		if err == nil {
+			body, plan, err = sdp.BuildAnswer(c.offerA, ansToA, c.originA, m.cfg.MediaIP, c.media.A().Port())
+		}
 	}
 	if err != nil {
 		m.log.Info("callee's answer unusable", "call_id", c.cdr.CallID, "err", err)
@@ -339,6 +392,10 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	c.winner = f
 	c.b = f.leg
 	c.applyMedia(c.a, c.offerA.Audio, ans.Audio, plan)
+	if hook != nil {
+		c.media.SetHook(hook)
+		c.scr, c.sas = hook, sas
+	}
 	c.state = Answered
 	c.cdr.Answer = time.Now().UTC()
 	c.cdr.Disposition, c.cdr.SIPCode = "ANSWERED", 200
@@ -364,6 +421,9 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 		m.log.Info("200 to caller failed", "call_id", c.cdr.CallID, "err", err)
 	}
 	m.log.Info("answered", "call_id", c.cdr.CallID, "codec", codec, "contact", f.binding.Contact.String())
+	if sas != "" {
+		m.log.Info("scrambled trunk call: compare the SAS with the other end", "call_id", c.cdr.CallID, "sas", sas, "trunk", c.trunkName())
+	}
 	go m.retransmit2xx(c, c.a, res, ack)
 	return true
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"hushbox/crypto/keys"
 	"hushbox/pbx/auth"
 	"hushbox/pbx/media"
 	"hushbox/pbx/registrar"
@@ -46,6 +47,10 @@ type Config struct {
 	// SIPHost and SIPPorts (by lower-case transport) go into our Contact headers.
 	SIPHost  string
 	SIPPorts map[string]int
+	// Identity signs this box's key shares on hushbox trunks; Trunks lists
+	// the trunks. Without them calls stay between local extensions.
+	Identity *keys.Identity
+	Trunks   TrunkDirectory
 	// RingTimeout ends an unanswered call with 480 (default 60 s).
 	RingTimeout time.Duration
 	Log         *slog.Logger

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"hushbox/pbx/call"
 	"hushbox/pbx/store"
 )
 
@@ -42,5 +43,13 @@ type Admin interface {
 	SetPassword(ctx context.Context, number, password string) (string, error)
 	CDRs(ctx context.Context, q store.CDRQuery) ([]store.CDR, error)
 	Registrations(ctx context.Context) ([]Registration, error)
+	// Calls lists the live calls (daemon only).
+	Calls(ctx context.Context) ([]call.Info, error)
+	// Identity is this box's public identity key ("hbx1:..."), which a peer
+	// hushbox pins on its trunk to this box.
+	Identity(ctx context.Context) (string, error)
+	AddTrunk(ctx context.Context, t store.Trunk) error
+	Trunks(ctx context.Context) ([]store.Trunk, error)
+	RemoveTrunk(ctx context.Context, name string) error
 	Close() error
 }

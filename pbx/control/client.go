@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"hushbox/pbx/call"
 	"hushbox/pbx/store"
 )
 
@@ -133,6 +134,32 @@ func (r *Remote) Registrations(ctx context.Context) ([]Registration, error) {
 	var out []Registration
 	err := r.do(ctx, "GET", "/registrations", nil, &out)
 	return out, err
+}
+
+func (r *Remote) Calls(ctx context.Context) ([]call.Info, error) {
+	var out []call.Info
+	err := r.do(ctx, "GET", "/calls", nil, &out)
+	return out, err
+}
+
+func (r *Remote) Identity(ctx context.Context) (string, error) {
+	var out map[string]string
+	err := r.do(ctx, "GET", "/identity", nil, &out)
+	return out["identity"], err
+}
+
+func (r *Remote) AddTrunk(ctx context.Context, t store.Trunk) error {
+	return r.do(ctx, "POST", "/trunks", t, nil)
+}
+
+func (r *Remote) Trunks(ctx context.Context) ([]store.Trunk, error) {
+	var out []store.Trunk
+	err := r.do(ctx, "GET", "/trunks", nil, &out)
+	return out, err
+}
+
+func (r *Remote) RemoveTrunk(ctx context.Context, name string) error {
+	return r.do(ctx, "DELETE", "/trunks/"+url.PathEscape(name), nil, nil)
 }
 
 func (r *Remote) Close() error { return nil }

@@ -1,8 +1,11 @@
 package control
 
 import (
+	"strings"
+
 	"context"
 	"errors"
+	"hushbox/crypto/keys"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"hushbox/pbx/call"
 	"hushbox/pbx/store"
 )
 
@@ -27,6 +31,10 @@ func (f *fakeLive) RegistrationCount(ext string) int {
 	return 0
 }
 func (f *fakeLive) ExtensionRemoved(ext string) { f.removed = append(f.removed, ext) }
+func (f *fakeLive) Calls() []call.Info {
+	return []call.Info{{CallID: "c1", From: "101", To: "201", SAS: "ab3x"}}
+}
+func (f *fakeLive) Identity() string { return "hbx1:test" }
 
 const dbName = "test.db"
 
@@ -70,6 +78,32 @@ func exercise(t *testing.T, a Admin, live bool) {
 	}
 	if cdrs, err := a.CDRs(ctx, store.CDRQuery{Limit: 5}); err != nil || len(cdrs) != 0 {
 		t.Fatalf("cdrs: %v %v", cdrs, err)
+	}
+	peer, err := keys.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := store.Trunk{Name: "office-b", Kind: store.TrunkHushbox, Address: "127.0.0.1:5061", Transport: "tls", Prefix: "2", PeerKey: peer.Public().String()}
+	if err := a.AddTrunk(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	bad := tr
+	bad.Name, bad.PeerKey = "bad", "hbx1:nonsense"
+	if err := a.AddTrunk(ctx, bad); err == nil {
+		t.Fatal("trunk with a bad key accepted")
+	}
+	if ts, err := a.Trunks(ctx); err != nil || len(ts) != 1 || ts[0].PeerKey != tr.PeerKey {
+		t.Fatalf("trunks: %+v %v", ts, err)
+	}
+	if err := a.RemoveTrunk(ctx, "office-b"); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := a.Identity(ctx); err != nil || !strings.HasPrefix(id, "hbx1:") {
+		t.Fatalf("identity: %q %v", id, err)
+	}
+	calls, err := a.Calls(ctx)
+	if live && (err != nil || len(calls) != 1 || calls[0].SAS != "ab3x") {
+		t.Fatalf("calls: %+v %v", calls, err)
 	}
 	regs, err := a.Registrations(ctx)
 	if live && (err != nil || len(regs) != 1) {

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+
+	"hushbox/crypto/keys"
+	"hushbox/pbx/call"
+	"hushbox/pbx/identity"
 
 	"hushbox/pbx/accounts"
 	"hushbox/pbx/store"
@@ -86,5 +91,34 @@ func (l *Local) CDRs(_ context.Context, q store.CDRQuery) ([]store.CDR, error) {
 func (l *Local) Registrations(context.Context) ([]Registration, error) {
 	return nil, errors.New("hushbox is not running: no registrations")
 }
+
+func (l *Local) Calls(context.Context) ([]call.Info, error) {
+	return nil, errors.New("hushbox is not running: no calls")
+}
+
+func (l *Local) Identity(context.Context) (string, error) {
+	id, err := identity.Load(filepath.Dir(l.db.Path()), l.db)
+	if err != nil {
+		return "", err
+	}
+	defer id.Destroy()
+	return id.Public().String(), nil
+}
+
+func (l *Local) AddTrunk(_ context.Context, t store.Trunk) error {
+	if t.Kind == store.TrunkHushbox {
+		if _, err := keys.ParsePublicKey(t.PeerKey); err != nil {
+			return fmt.Errorf("peer key: %w", err)
+		}
+	}
+	if t.Kind == store.TrunkSIP {
+		return errors.New("SIP provider trunks are not supported yet; only hushbox trunks")
+	}
+	return l.db.AddTrunk(t)
+}
+
+func (l *Local) Trunks(context.Context) ([]store.Trunk, error) { return l.db.Trunks() }
+
+func (l *Local) RemoveTrunk(_ context.Context, name string) error { return l.db.DeleteTrunk(name) }
 
 func (l *Local) Close() error { return l.db.Close() }

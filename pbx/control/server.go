@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hushbox/pbx/accounts"
+	"hushbox/pbx/call"
 	"hushbox/pbx/store"
 )
 
@@ -32,6 +33,8 @@ type Live interface {
 	Registrations() []Registration
 	RegistrationCount(ext string) int
 	ExtensionRemoved(ext string)
+	Calls() []call.Info
+	Identity() string
 }
 
 // Server serves the Admin API on a unix socket, for the CLI.
@@ -77,6 +80,13 @@ func Listen(dir string, local *Local, live Live, log *slog.Logger) (*Server, err
 	mux.HandleFunc("POST /extensions/{num}/password", s.setPassword)
 	mux.HandleFunc("GET /cdrs", s.cdrs)
 	mux.HandleFunc("GET /registrations", s.registrations)
+	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.live.Calls()) })
+	mux.HandleFunc("GET /identity", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"identity": s.live.Identity()})
+	})
+	mux.HandleFunc("GET /trunks", s.trunks)
+	mux.HandleFunc("POST /trunks", s.addTrunk)
+	mux.HandleFunc("DELETE /trunks/{name}", s.removeTrunk)
 	s.srv = &http.Server{Handler: s.auth(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -218,4 +228,37 @@ func (s *Server) cdrs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) registrations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.live.Registrations())
+}
+
+func (s *Server) trunks(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.local.Trunks(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ts)
+}
+
+func (s *Server) addTrunk(w http.ResponseWriter, r *http.Request) {
+	var t store.Trunk
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&t); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("bad request: %w", err))
+		return
+	}
+	if err := s.local.AddTrunk(r.Context(), t); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.log.Info("trunk added", "trunk", t.Name, "kind", t.Kind, "via", "control socket")
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (s *Server) removeTrunk(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.local.RemoveTrunk(r.Context(), name); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.log.Info("trunk removed", "trunk", name, "via", "control socket")
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -18,9 +18,11 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"hushbox/crypto/keys"
 	"hushbox/pbx/auth"
 	"hushbox/pbx/call"
 	"hushbox/pbx/control"
+	"hushbox/pbx/identity"
 	"hushbox/pbx/media"
 	"hushbox/pbx/registrar"
 	"hushbox/pbx/sipmsg"
@@ -86,6 +88,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("nonce key: %w", err)
 	}
+
+	id, err := identity.Load(cfg.DataDir, db)
+	if err != nil {
+		return err
+	}
+	defer id.Destroy()
 
 	adv, err := advertisedIP(cfg.MediaIP, cfg.SIPAddr)
 	if err != nil {
@@ -167,6 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 	calls := call.NewManager(call.Config{
 		Client: client, Signer: signer, Auth: authn, Dir: db, Loc: loc, Relay: relay, CDR: db,
 		MediaIP: adv, SIPHost: adv.String(), SIPPorts: ports, RingTimeout: cfg.RingTimeout,
+		Identity: id, Trunks: db,
 		Log: log.With("component", "call"),
 	})
 
@@ -230,7 +239,7 @@ func Run(ctx context.Context, cfg Config) error {
 		serve("tls", func() error { return srv.ServeTLS(tlsLn) })
 	}
 
-	ctl, err := control.Listen(cfg.DataDir, control.NewLocal(db), liveView{loc: loc}, log.With("component", "control"))
+	ctl, err := control.Listen(cfg.DataDir, control.NewLocal(db), liveView{loc: loc, calls: calls, id: id.Public()}, log.With("component", "control"))
 	if err != nil {
 		return err
 	}
@@ -259,6 +268,7 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(out, "hushbox: SIP TLS on %s, certificate SHA-256 %s\n", net.JoinHostPort(host, strconv.Itoa(ports["tls"])), fingerprint)
 	}
 	fmt.Fprintf(out, "hushbox: media on %s ports %d-%d\n", host, lo, hi)
+	fmt.Fprintf(out, "hushbox: identity %s (fingerprint %s)\n", id.Public(), id.Public().Fingerprint())
 	fmt.Fprintf(out, "hushbox: data in %s\n", cfg.DataDir)
 	if exts, err := db.Extensions(); err == nil && len(exts) == 0 {
 		fmt.Fprintf(out, "hushbox: no extensions yet; add one with: hushbox ext add 101 --name Alice --data %s\n", cfg.DataDir)
@@ -299,7 +309,15 @@ func warnRealm(db *store.DB, realm string, log *slog.Logger) {
 }
 
 // liveView shows the control socket what only the running daemon knows.
-type liveView struct{ loc *registrar.Location }
+type liveView struct {
+	loc   *registrar.Location
+	calls *call.Manager
+	id    keys.PublicKey
+}
+
+func (v liveView) Calls() []call.Info { return v.calls.Active() }
+
+func (v liveView) Identity() string { return v.id.String() }
 
 func (v liveView) Registrations() []control.Registration {
 	bs := v.loc.All()

@@ -78,6 +78,7 @@ type pbx struct {
 	addr         string // SIP host:port (UDP and TCP)
 	port         int
 	rtpLo, rtpHi int
+	tlsAddr      string // SIP TLS host:port when pbxOptions.tls
 	freeAtStart  []int // relay ports nobody held before the daemon started
 	cancel       context.CancelFunc
 	done         chan error
@@ -99,6 +100,7 @@ func (p *pbx) addPhone(ph *phone) {
 type pbxOptions struct {
 	mediaTimeout time.Duration // default 30 s
 	ringTimeout  time.Duration // default 20 s
+	tls          bool          // also serve SIP over TLS (trunks)
 }
 
 // freeRTPRange picks n free UDP ports in a row for a daemon's relay, at
@@ -188,6 +190,10 @@ func startPBX(t *testing.T, o pbxOptions) *pbx {
 		Digest:       "SHA-256,MD5",
 		Log:          slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: level})),
 		Out:          p.out,
+	}
+	if o.tls {
+		p.tlsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freeSIPPort(t)))
+		cfg.SIPTLSAddr = p.tlsAddr
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
