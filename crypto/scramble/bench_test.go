@@ -42,3 +42,35 @@ func BenchmarkDescramble(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParts splits the cost of a 160-sample frame into its steps.
+func BenchmarkParts(b *testing.B) {
+	const n = 160
+	s := mustNew(b, testKey16, n)
+	x := speechLike(1, n, true)
+	y := make([]int16, n)
+	b.Run("forward", func(b *testing.B) {
+		for b.Loop() {
+			s.t.forward(s.coef, x, &s.tmp)
+		}
+	})
+	b.Run("inverse", func(b *testing.B) {
+		for b.Loop() {
+			s.t.inverse(y, s.coef, &s.tmp)
+		}
+	})
+	b.Run("keystream", func(b *testing.B) {
+		var f uint64
+		for b.Loop() {
+			s.ks.fill(1, f)
+			f++
+		}
+	})
+	b.Run("mix", func(b *testing.B) {
+		for b.Loop() {
+			for _, bd := range &s.bands {
+				bd.layout.mix(s.coef[bd.lo:bd.hi], s.mixed, s.ks.buf[bd.off:])
+			}
+		}
+	})
+}

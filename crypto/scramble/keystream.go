@@ -7,19 +7,26 @@ import (
 	"fmt"
 )
 
-// keystream produces the per-frame key material: AES-CTR under the
-// caller's key with the initial counter block
+// keystream produces the per-frame key material: the AES-CTR keystream
+// under the caller's key whose counter blocks are
 //
-//	SSRC (4 bytes, big-endian) || frame (8 bytes, big-endian) || 0 (4 bytes)
+//	SSRC (4 bytes, big-endian) || frame (8 bytes, big-endian) || c (4 bytes, big-endian)
 //
-// and the last 4 bytes counting blocks (big-endian). The bytes are a pure
-// function of (key, SSRC, frame), so frames can be handled in any order.
-// CTR mode is done here block by block instead of with cipher.NewCTR so
-// that a frame costs no allocation.
+// for c = 2, 3, 4, ... The bytes are a pure function of (key, SSRC, frame),
+// so frames can be handled in any order.
+//
+// Why c starts at 2: the keystream is computed with the standard library's
+// AES-GCM, whose encryption of zeros under the 12-byte nonce SSRC || frame
+// is exactly this CTR keystream (GCM reserves c = 1 for its tag). It is the
+// only allocation-free bulk AES-CTR in the standard library, several times
+// faster than one cipher.Block call per 16 bytes (cipher.NewCTR allocates
+// per frame). The tag is computed and ignored.
 type keystream struct {
-	block cipher.Block
-	ctr   [aes.BlockSize]byte
-	buf   []byte // whole blocks; the frame's key material
+	aead  cipher.AEAD
+	nonce [12]byte
+	zero  []byte // whole blocks of zeros, the "plaintext"
+	out   []byte // zero's encryption followed by the 16-byte tag
+	buf   []byte // out without the tag: the frame's key material
 }
 
 // newKeystream returns a keystream of size bytes (rounded up to whole AES
@@ -32,16 +39,19 @@ func newKeystream(key []byte, size int) (*keystream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scramble: aes key: %w", err)
 	}
-	blocks := (size + aes.BlockSize - 1) / aes.BlockSize
-	return &keystream{block: block, buf: make([]byte, blocks*aes.BlockSize)}, nil
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("scramble: aes: %w", err)
+	}
+	n := (size + aes.BlockSize - 1) / aes.BlockSize * aes.BlockSize
+	k := &keystream{aead: aead, zero: make([]byte, n), out: make([]byte, 0, n+aead.Overhead())}
+	k.buf = k.out[:n]
+	return k, nil
 }
 
 // fill computes the key material of frame (ssrc, frame) into k.buf.
 func (k *keystream) fill(ssrc uint32, frame uint64) {
-	binary.BigEndian.PutUint32(k.ctr[0:4], ssrc)
-	binary.BigEndian.PutUint64(k.ctr[4:12], frame)
-	for i := 0; i*aes.BlockSize < len(k.buf); i++ {
-		binary.BigEndian.PutUint32(k.ctr[12:16], uint32(i))
-		k.block.Encrypt(k.buf[i*aes.BlockSize:(i+1)*aes.BlockSize], k.ctr[:])
-	}
+	binary.BigEndian.PutUint32(k.nonce[0:4], ssrc)
+	binary.BigEndian.PutUint64(k.nonce[4:12], frame)
+	k.aead.Seal(k.out[:0], k.nonce[:], k.zero, nil)
 }

@@ -30,6 +30,7 @@ type Scrambler struct {
 	bands [3]band // low edge, voice band, high edge
 	ks    *keystream
 	coef  []int32
+	mixed []int32 // scratch of the mixing
 	tmp   scratch
 }
 
@@ -49,12 +50,12 @@ func New(key []byte, frameSize int) (*Scrambler, error) {
 	if t == nil {
 		return nil, fmt.Errorf("scramble: frame size %d: %w", frameSize, ErrFrameSize)
 	}
-	s := &Scrambler{n: frameSize, t: t, coef: make([]int32, frameSize), tmp: newScratch(frameSize)}
+	s := &Scrambler{n: frameSize, t: t, coef: make([]int32, frameSize), mixed: make([]int32, frameSize), tmp: newScratch(frameSize)}
 	off := 0
 	for i, r := range bandRanges(frameSize) {
 		l := newMixLayout(r[1] - r[0])
 		s.bands[i] = band{lo: r[0], hi: r[1], layout: l, off: off}
-		off += Rounds * l.roundBytes
+		off += l.bytes
 	}
 	ks, err := newKeystream(key, off)
 	if err != nil {
@@ -99,7 +100,7 @@ func (s *Scrambler) Scramble(dst, src []int16, ssrc uint32, frame uint64) error 
 	s.t.forward(s.coef, src, &s.tmp)
 	s.ks.fill(ssrc, frame)
 	for _, b := range &s.bands {
-		b.layout.mix(s.coef[b.lo:b.hi], s.ks.buf[b.off:])
+		b.layout.mix(s.coef[b.lo:b.hi], s.mixed, s.ks.buf[b.off:])
 	}
 	s.t.inverse(dst, s.coef, &s.tmp)
 	return nil
@@ -114,7 +115,7 @@ func (s *Scrambler) Descramble(dst, src []int16, ssrc uint32, frame uint64) erro
 	s.t.forward(s.coef, src, &s.tmp)
 	s.ks.fill(ssrc, frame)
 	for _, b := range &s.bands {
-		b.layout.unmix(s.coef[b.lo:b.hi], s.ks.buf[b.off:])
+		b.layout.unmix(s.coef[b.lo:b.hi], s.mixed, s.ks.buf[b.off:])
 	}
 	s.t.inverse(dst, s.coef, &s.tmp)
 	return nil

@@ -4,19 +4,19 @@ import "sync"
 
 // Transform constants. Angles of the cosine table are multiples of
 // pi/cosGrid; cosGrid = 1920 is the least common multiple of 2N over the
-// supported frame sizes, so every DCT angle pi*(2n+1)*k/(2N) falls on it.
+// supported frame sizes, so every angle the transforms use falls on it.
 const (
-	cosGrid    = 1920          // pi/cosGrid is the table's angle step
-	cosQuarter = cosGrid / 2   // index of pi/2 in the table
-	cosPeriod  = 2 * cosGrid   // 2*pi in table steps
-	fracBits   = 4             // fractional bits of DCT coefficients
-	fwdShift   = 15 - fracBits // Q15 product to Q4 coefficient
-	dcWeight   = 1 << 14       // X[0]/2 in the inverse, in Q15
+	cosGrid    = 1920         // pi/cosGrid is the table's angle step
+	cosQuarter = cosGrid / 2  // index of pi/2 in the table
+	cosPeriod  = 2 * cosGrid  // 2*pi in table steps
+	fracBits   = 4            // fractional bits of DCT coefficients (Q4)
+	fftBits    = 12           // fractional bits of the FFT data (Q12)
+	fwdShift   = fftBits + 12 // post-twiddle sum (Q(fftBits+15), doubled) to Q4
+	invShift   = 20 - fftBits // pre-twiddle sum (Q(4+15), doubled) to Q(fftBits)
 )
 
-// cosAt returns round(2^15 * cos(pi*j/cosGrid)) for any j >= 0, from the
-// quarter-wave table by exact symmetry, so that C[k][N-1-n] is exactly
-// (-1)^k * C[k][n].
+// cosAt returns round(2^15 * cos(pi*j/cosGrid)) for j >= 0, from the
+// quarter-wave table by exact symmetry.
 func cosAt(j int) int32 {
 	j %= cosPeriod
 	switch {
@@ -31,29 +31,82 @@ func cosAt(j int) int32 {
 	}
 }
 
-// transform is the fixed-point DCT-II / DCT-III pair for one frame size.
-// It is immutable after construction and shared by every Scrambler of
-// that size.
+// cosq is cosAt for any integer j (negative angles included).
+func cosq(j int) int32 {
+	j %= cosPeriod
+	if j < 0 {
+		j += cosPeriod
+	}
+	return cosAt(j)
+}
+
+// sinq returns the Q15 sine on the grid: sin(pi*j/1920) = cos(pi*(j-960)/1920).
+func sinq(j int) int32 { return cosq(j - cosQuarter) }
+
+// transform is the fixed-point DCT-II / DCT-III pair for one frame size,
+// computed with Makhoul's reordering and a complex FFT of length M = N/2
+// (docs/scrambler.md section 5). It is immutable after construction and
+// shared by every Scrambler of that size.
 type transform struct {
-	n    int
-	half int
-	// mat holds C[k][n] = round(2^15 cos(pi*(2n+1)*k/(2N))) for n < N/2,
-	// row k at mat[k*half:(k+1)*half]; the other half follows by symmetry.
-	mat []int32
-	// div is D = N * 2^(14+fracBits), the divisor of the inverse.
-	div int64
+	n, m   int
+	stages []stage
+	// ldRe[i], ldIm[i]: the samples that form the forward FFT's input at
+	// position i (digit-reversed): z[p] = v[2p] + i*v[2p+1] with
+	// v[j] = x[2j] (j < M) and v[j] = x[2N-1-2j] (j >= M).
+	ldRe, ldIm []uint16
+	// outRe[p], outIm[p]: where the inverse writes Re and Im of z[p].
+	outRe, outIm []uint16
+	// pos[k]: the FFT input position of Z[k] (the inverse of the
+	// digit reversal).
+	pos []uint16
+	// post[4k:4k+4] = (c1r, c1i, c2r, c2i) for k = 0..M: forward
+	// post-twiddles c1 = e^(-i*pi*k/(2N)), c2 = -i*e^(-i*5*pi*k/(2N)).
+	post []int64
+	// pre[4k:4k+4] = (g1r, g1i, g2r, g2i) for k = 0..M-1: inverse
+	// pre-twiddles, each the exact sum of two table values (section 5.3).
+	pre []int64
+}
+
+// vIndex is the sample of x that Makhoul's reordering puts at v[j].
+func vIndex(n, j int) int {
+	if j < n/2 {
+		return 2 * j
+	}
+	return 2*n - 1 - 2*j
 }
 
 // newTransform builds the tables for frame size n (a supported size).
 func newTransform(n int) *transform {
-	half := n / 2
-	step := cosQuarter / n // 960/N table steps per pi/(2N)
-	t := &transform{n: n, half: half, mat: make([]int32, n*half), div: int64(n) << (14 + fracBits)}
-	for k := 0; k < n; k++ {
-		row := t.mat[k*half : (k+1)*half]
-		for i := range row {
-			row[i] = cosAt((2*i + 1) * k * step)
-		}
+	m := n / 2
+	plan := radixPlan(m)
+	perm := digitReversal(m, plan)
+	t := &transform{
+		n: n, m: m, stages: newStages(m, plan),
+		ldRe: make([]uint16, m), ldIm: make([]uint16, m),
+		outRe: make([]uint16, m), outIm: make([]uint16, m),
+		pos:  make([]uint16, m),
+		post: make([]int64, 4*(m+1)), pre: make([]int64, 4*m),
+	}
+	for p := 0; p < m; p++ {
+		t.outRe[p], t.outIm[p] = uint16(vIndex(n, 2*p)), uint16(vIndex(n, 2*p+1))
+	}
+	for i, p := range perm {
+		t.ldRe[i], t.ldIm[i] = t.outRe[p], t.outIm[p]
+		t.pos[p] = uint16(i)
+	}
+	step := cosQuarter / n // grid steps of pi/(2N): 12, 6, 4, 3
+	for k := 0; k <= m; k++ {
+		a, b := k*step, 5*k*step
+		// c1 = cos(a) - i sin(a); c2 = -i(cos(b) - i sin(b)) = -sin(b) - i cos(b)
+		t.post[4*k], t.post[4*k+1] = int64(cosq(a)), -int64(sinq(a))
+		t.post[4*k+2], t.post[4*k+3] = -int64(sinq(b)), -int64(cosq(b))
+	}
+	for k := 0; k < m; k++ {
+		a, b := k*step, 5*k*step
+		c, d := a-cosGrid/4, b-cosGrid/4 // minus pi/4
+		// 2*g1 = e^(ia) + i e^(ib); 2*g2 = e^(ic) - i e^(id)
+		t.pre[4*k], t.pre[4*k+1] = int64(cosq(a))-int64(sinq(b)), int64(sinq(a))+int64(cosq(b))
+		t.pre[4*k+2], t.pre[4*k+3] = int64(cosq(c))+int64(sinq(d)), int64(sinq(c))-int64(cosq(d))
 	}
 	return t
 }
@@ -79,68 +132,108 @@ func transformFor(n int) *transform {
 	return nil
 }
 
-// scratch is the per-Scrambler working memory of the transforms.
+// scratch is the per-Scrambler working memory of the transforms: the FFT
+// data, real and imaginary parts.
 type scratch struct {
-	sum, diff []int32 // x[n] +- x[N-1-n], n < N/2
-	even, odd []int64 // even-k and odd-k partial sums of the inverse
+	re, im []int64
 }
 
 func newScratch(n int) scratch {
-	h := n / 2
-	return scratch{sum: make([]int32, h), diff: make([]int32, h), even: make([]int64, h), odd: make([]int64, h)}
+	return scratch{re: make([]int64, n/2), im: make([]int64, n/2)}
 }
 
-// forward computes X[k] = round(sum_n x[n]*C[k][n] / 2^fwdShift) for all k.
-// The sum is exact; it is computed over the folded input (x[n] + x[N-1-n]
-// for even k, x[n] - x[N-1-n] for odd k), which gives the same integer.
+// forward computes the unnormalised DCT-II of src in Q4,
+// X[k] ~ 16 * sum_n x[n] cos(pi*(2n+1)*k/(2N)):
+//
+//  1. load z[p] = (v[2p] + i*v[2p+1]) * 2^12 in digit-reversed order;
+//  2. Z = FFT_M(z);
+//  3. for k = 0..M, with E = Z[k] + conj(Z[(M-k) mod M]) and
+//     D = Z[k] - conj(Z[(M-k) mod M]) (Z[M] meaning Z[0]):
+//     w = E*c1[k] + D*c2[k] (exact), X[k] = rshr(Re w, 24) and, for
+//     0 < k < M, X[N-k] = rshr(-Im w, 24).
 func (t *transform) forward(dst []int32, src []int16, s *scratch) {
-	h := t.half
-	sum, diff := s.sum[:h], s.diff[:h]
-	for i := 0; i < h; i++ {
-		a, b := int32(src[i]), int32(src[t.n-1-i])
-		sum[i], diff[i] = a+b, a-b
+	m, n := t.m, t.n
+	re, im := s.re[:m], s.im[:m]
+	src = src[:n]
+	ldIm := t.ldIm[:m]
+	for i, j := range t.ldRe[:m] {
+		re[i] = int64(src[j]) << fftBits
+		im[i] = int64(src[ldIm[i]]) << fftBits
 	}
-	dst = dst[:t.n]
-	for k := range dst {
-		row := t.mat[k*h : (k+1)*h]
-		in := sum
-		if k&1 == 1 {
-			in = diff
+	fft(re, im, t.stages)
+	dst = dst[:n]
+	post := t.post[:4*(m+1)]
+	for k := 0; k <= m; k++ {
+		k2 := m - k
+		if k == 0 || k == m {
+			k2 = 0
 		}
-		var acc int64
-		for i, c := range row {
-			acc += int64(in[i]) * int64(c)
+		k1 := k
+		if k == m {
+			k1 = 0
 		}
-		dst[k] = int32(roundShift(acc, fwdShift))
+		er, ei := re[k1]+re[k2], im[k1]-im[k2]
+		dr, di := re[k1]-re[k2], im[k1]+im[k2]
+		c := post[4*k : 4*k+4]
+		wr := er*c[0] - ei*c[1] + dr*c[2] - di*c[3]
+		dst[k] = int32(roundShift(wr, fwdShift))
+		if k != 0 && k != m {
+			wi := er*c[1] + ei*c[0] + dr*c[3] + di*c[2]
+			dst[n-k] = int32(roundShift(-wi, fwdShift))
+		}
 	}
 }
 
-// inverse computes y[n] = sat16(round(A[n] / D)) with
-// A[n] = X[0]*2^14 + sum_{k>=1} X[k]*C[k][n]: the DCT-III that undoes
-// forward (2/N scaling, half weight for X[0]).
+// inverse computes the DCT-III that undoes forward,
+// y[n] ~ (2/N) * (X[0]/2 + sum_{k>=1} X[k] cos(pi*(2n+1)*k/(2N))) / 16:
+//
+//  1. for k = 0..M-1, P = X[k] - i*X[N-k] (X[N] meaning 0) and
+//     Q = X[M-k] + i*X[M+k]: Z[k] = rshr(g1[k]*P + g2[k]*Q, 8)
+//     (real and imaginary parts), loaded conjugated at position pos[k];
+//  2. r = FFT_M(conj(Z)), so conj(r) = M * IDFT_M(Z) in Q12;
+//  3. v[2p] = sat16(rdiv(Re r[p], M*2^12)), v[2p+1] =
+//     sat16(rdiv(-Im r[p], M*2^12)), and x is v reordered back.
 func (t *transform) inverse(dst []int16, src []int32, s *scratch) {
-	h := t.half
-	even, odd := s.even[:h], s.odd[:h]
-	dc := int64(src[0]) * dcWeight
-	for i := range even {
-		even[i], odd[i] = dc, 0
+	m, n := t.m, t.n
+	re, im := s.re[:m], s.im[:m]
+	src = src[:n]
+	pre := t.pre[:4*m]
+	pos := t.pos[:m]
+	for k := 0; k < m; k++ {
+		pr, pi := int64(src[k]), int64(0)
+		if k > 0 {
+			pi = -int64(src[n-k])
+		}
+		qr, qi := int64(src[m-k]), int64(src[m+k])
+		g := pre[4*k : 4*k+4]
+		zr := g[0]*pr - g[1]*pi + g[2]*qr - g[3]*qi
+		zi := g[0]*pi + g[1]*pr + g[2]*qi + g[3]*qr
+		p := pos[k]
+		re[p] = roundShift(zr, invShift)
+		im[p] = -roundShift(zi, invShift)
 	}
-	for k := 1; k < t.n; k++ {
-		x := int64(src[k])
-		if x == 0 {
-			continue
+	fft(re, im, t.stages)
+	// The divisor is written as a constant per frame size so that the
+	// compiler replaces the division by a multiplication; every case is
+	// the same rdiv(v, M*2^12).
+	dst = dst[:n]
+	outRe, outIm := t.outRe[:m], t.outIm[:m]
+	switch m {
+	case 40:
+		for p, j := range outRe {
+			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 40<<fftBits)), sat16(roundDiv(-im[p], 40<<fftBits))
 		}
-		row := t.mat[k*h : (k+1)*h]
-		acc := even
-		if k&1 == 1 {
-			acc = odd
+	case 80:
+		for p, j := range outRe {
+			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 80<<fftBits)), sat16(roundDiv(-im[p], 80<<fftBits))
 		}
-		for i, c := range row {
-			acc[i] += x * int64(c)
+	case 120:
+		for p, j := range outRe {
+			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 120<<fftBits)), sat16(roundDiv(-im[p], 120<<fftBits))
 		}
-	}
-	for i := 0; i < h; i++ {
-		dst[i] = sat16(roundDiv(even[i]+odd[i], t.div))
-		dst[t.n-1-i] = sat16(roundDiv(even[i]-odd[i], t.div))
+	default:
+		for p, j := range outRe {
+			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 160<<fftBits)), sat16(roundDiv(-im[p], 160<<fftBits))
+		}
 	}
 }

@@ -79,7 +79,7 @@ type pbx struct {
 	port         int
 	rtpLo, rtpHi int
 	tlsAddr      string // SIP TLS host:port when pbxOptions.tls
-	freeAtStart  []int // relay ports nobody held before the daemon started
+	freeAtStart  []int  // relay ports nobody held before the daemon started
 	cancel       context.CancelFunc
 	done         chan error
 	logs         *syncBuffer

@@ -37,6 +37,13 @@ type baresip struct {
 // answers calls by itself.
 func baresipConfig(t testing.TB, p *pbx, ext, password, src string, sipPort, ctrlPort, rtpLo int) string {
 	t.Helper()
+	return baresipConfigAccount(t, baresipAccount(p, "udp", ext, password), "", src, sipPort, ctrlPort, rtpLo)
+}
+
+// baresipConfigAccount is baresipConfig for any account line, with extra
+// lines appended to the config file (e.g. sip_cafile for TLS).
+func baresipConfigAccount(t testing.TB, account, extra, src string, sipPort, ctrlPort, rtpLo int) string {
+	t.Helper()
 	dir := t.TempDir()
 	config := fmt.Sprintf(`poll_method		poll
 sip_listen		127.0.0.1:%d
@@ -61,9 +68,7 @@ module_tmp		account.so
 module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:%d
-`, sipPort, src, rtpLo, rtpLo+9, dir, ctrlPort)
-	account := fmt.Sprintf("<sip:%s@%s>;auth_user=%s;auth_pass=%s;answermode=auto;audio_codecs=PCMA;regint=300;ptime=20;mediaenc=\n",
-		ext, p.addr(), ext, password)
+%s`, sipPort, src, rtpLo, rtpLo+9, dir, ctrlPort, extra)
 	for name, data := range map[string]string{"config": config, "accounts": account, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
 			t.Fatal(err)
@@ -243,29 +248,47 @@ func speechWAV(t testing.TB, dir, name, text string) (speech, source string) {
 	return out, padded
 }
 
-// TestBaresipCallAudio: two baresip phones register as 101 and 102, 101
-// calls 102 (auto answer), each plays its own speech WAV into the call and
-// records what it hears. What 102 recorded must be 101's speech (normalised
-// cross-correlation > 0.95 at the best lag) and the other way round.
+// TestBaresipCallAudio: two baresip phones register as 101 and 102 over
+// UDP, 101 calls 102 (auto answer), each plays its own speech WAV into the
+// call and records what it hears. What 102 recorded must be 101's speech
+// (normalised cross-correlation > 0.95 at the best lag) and the other way
+// round.
 func TestBaresipCallAudio(t *testing.T) {
 	requireTool(t, "baresip")
+	p := startPBX(t, md5Only...)
+	baresipAudioCall(t, p, "udp", "udp", nil)
+}
+
+// baresipAudioCall registers two baresip phones as 101 (over transportA)
+// and 102 (over transportB: "udp", "tcp" or "tls"), makes 101 call 102
+// (auto answer) with speech both ways, hangs up at 101 and checks that 102
+// saw the hangup, that each side recorded the other's speech (normalised
+// cross-correlation > 0.95 at the best lag) and that the CDR says ANSWERED.
+// registered, when not nil, runs once both phones are registered.
+// It returns the two config folders (101's, 102's).
+func baresipAudioCall(t *testing.T, p *pbx, transportA, transportB string, registered func()) (dirA, dirB string) {
+	t.Helper()
 	work := t.TempDir()
 	speechA, srcA := speechWAV(t, work, "from-101", "This is extension one oh one calling through hushbox. The quick brown fox jumps over the lazy dog.")
 	speechB, srcB := speechWAV(t, work, "from-102", "Extension one oh two answers. Pack my box with five dozen liquor jugs, please.")
 
-	p := startPBX(t, md5Only...)
 	p.addExt("101", "baresip-101-pw")
 	p.addExt("102", "baresip-102-pw")
 
 	ctrlA, ctrlB := freePort(t), freePort(t)
-	dirA := baresipConfig(t, p, "101", "baresip-101-pw", srcA, freePort(t), ctrlA, freeUDPRange(t, 10))
-	dirB := baresipConfig(t, p, "102", "baresip-102-pw", srcB, freePort(t), ctrlB, freeUDPRange(t, 10))
+	dirA = baresipConfigAccount(t, baresipAccount(p, transportA, "101", "baresip-101-pw"), baresipTLSConfig(p, transportA),
+		srcA, freeSIPPort(t), ctrlA, freeUDPRange(t, 10))
+	dirB = baresipConfigAccount(t, baresipAccount(p, transportB, "102", "baresip-102-pw"), baresipTLSConfig(p, transportB),
+		srcB, freeSIPPort(t), ctrlB, freeUDPRange(t, 10))
 	b := startBaresip(t, "102", dirB, ctrlB)
 	a := startBaresip(t, "101", dirA, ctrlA)
 	b.waitRegistered(15 * time.Second)
 	a.waitRegistered(15 * time.Second)
+	if registered != nil {
+		registered()
+	}
 
-	if err := a.command("dial", fmt.Sprintf("sip:102@%s", p.addr())); err != nil {
+	if err := a.command("dial", p.dialURI(transportA, "102")); err != nil {
 		t.Fatalf("dial: %v", err)
 	}
 	a.waitEvent("CALL_ESTABLISHED", 15*time.Second)
@@ -318,6 +341,44 @@ func TestBaresipCallAudio(t *testing.T) {
 	check("101 -> 102", speechA, dirB)
 	check("102 -> 101", speechB, dirA)
 	p.waitCDR("101", "102", "ANSWERED")
+	return dirA, dirB
+}
+
+// baresipAccount is the accounts line of ext registering with p over
+// transport ("udp", "tcp" or "tls": TLS goes to the daemon's --sip-tls
+// port), answering calls by itself with G.711 A-law.
+func baresipAccount(p *pbx, transport, ext, password string) string {
+	uri := fmt.Sprintf("sip:%s@%s", ext, p.addr())
+	switch transport {
+	case "tcp":
+		uri += ";transport=tcp"
+	case "tls":
+		uri = fmt.Sprintf("sip:%s@%s:%d;transport=tls", ext, p.host, p.tlsPort)
+	}
+	return fmt.Sprintf("<%s>;auth_user=%s;auth_pass=%s;answermode=auto;audio_codecs=PCMA;regint=300;ptime=20;mediaenc=\n",
+		uri, ext, password)
+}
+
+// dialURI is the URI a phone registered over transport dials to reach ext
+// through p: baresip 1.0 sends a call over its account's transport (it adds
+// ";transport=tls" to a URI without one), so a TLS phone must dial the TLS
+// port.
+func (p *pbx) dialURI(transport, ext string) string {
+	if transport == "tls" {
+		return fmt.Sprintf("sip:%s@%s:%d;transport=tls", ext, p.host, p.tlsPort)
+	}
+	return fmt.Sprintf("sip:%s@%s", ext, p.addr())
+}
+
+// baresipTLSConfig is the extra config of a TLS account: trust the daemon's
+// self-signed certificate (DATA/sip.crt). baresip 1.0 (libre 1.1) loads it
+// but does not enforce it: its TLS client never turns on peer verification
+// (see TestTLSRegisterVerifiedCert for a client that does).
+func baresipTLSConfig(p *pbx, transport string) string {
+	if transport != "tls" {
+		return ""
+	}
+	return fmt.Sprintf("sip_cafile\t\t%s\n", filepath.Join(p.data, "sip.crt"))
 }
 
 // wavSeconds is the duration of an 8 kHz mono WAV.

@@ -1,7 +1,8 @@
 // Package interop runs the hushbox daemon against real SIP peers (sipp,
 // baresip, linphonec) and hostile input (the RFC 4475 torture messages).
 // Every test starts its own daemon on free 127.0.0.1 ports with a fresh
-// data folder; the binary is built once for the whole package in TestMain.
+// data folder; the binary is built once for the whole package in TestMain
+// (or taken from env HUSHBOX_TEST_BIN when set).
 //
 // A test that needs an external tool skips when the tool is missing, except
 // under CI=true where a missing tool is a failure (see requireTool).
@@ -28,7 +29,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "interop: temp dir:", err)
 		os.Exit(2)
 	}
-	hushboxBin, buildErr = buildHushbox(dir)
+	if bin := os.Getenv("HUSHBOX_TEST_BIN"); bin != "" {
+		// A prebuilt daemon (e.g. to test one binary while the tree moves).
+		hushboxBin = bin
+	} else {
+		hushboxBin, buildErr = buildHushbox(dir)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
