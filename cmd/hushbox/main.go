@@ -43,6 +43,9 @@ usage:
   hushbox identity                      this box's identity key, for the other office's trunk
   hushbox trunk add NAME --address HOST:PORT --key hbx1:... --prefix DIGITS [--strip N]
                                         a scrambled trunk to another hushbox (SIP TLS)
+  hushbox trunk add NAME --kind sip --address HOST:PORT [--prefix DIGITS --strip N]
+        [--transport udp|tcp|tls] [--user U --password P --register] [--did NUMBER=EXT ...]
+                                        a SIP provider trunk
   hushbox trunk list | rm NAME
   hushbox cdr [--csv] [--limit N] [--number NUM]
                                         list call records, newest first

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,24 +22,50 @@ func trunk(args []string, stdout io.Writer) error {
 	data := dataFlag(fs)
 	switch args[0] {
 	case "add":
-		address := fs.String("address", "", "the other hushbox's SIP TLS address host:port")
-		key := fs.String("key", "", "the other hushbox's identity (hbx1:..., from its `hushbox identity`)")
+		kind := fs.String("kind", store.TrunkHushbox, "hushbox (scrambled, to another hushbox) or sip (a provider)")
+		address := fs.String("address", "", "peer address host:port (a hushbox's SIP TLS port, or the provider's)")
+		key := fs.String("key", "", "hushbox: the other box's identity (hbx1:..., from its `hushbox identity`)")
 		prefix := fs.String("prefix", "", "numbers starting with this go out on the trunk")
 		strip := fs.Int("strip", 0, "leading digits removed before sending")
+		transport := fs.String("transport", "", "sip: udp, tcp or tls (hushbox trunks always use tls)")
+		user := fs.String("user", "", "sip: account user name at the provider")
+		password := fs.String("password", "", "sip: account password (kept sealed)")
+		register := fs.Bool("register", false, "sip: register the account at the provider")
+		var dids didFlag
+		fs.Var(&dids, "did", "sip: inbound number to extension, NUMBER=EXT (repeatable)")
 		pos, err := parse(fs, args[1:])
 		if err != nil {
 			return err
 		}
-		if len(pos) != 1 || *address == "" || *key == "" || *prefix == "" {
-			return usageError{"usage: hushbox trunk add NAME --address HOST:PORT --key hbx1:... --prefix DIGITS [--strip N]"}
+		const use = "usage: hushbox trunk add NAME --address HOST:PORT --prefix DIGITS [--strip N]\n" +
+			"         --kind hushbox --key hbx1:...\n" +
+			"       | --kind sip [--transport udp|tcp|tls] [--user U --password P] [--register] [--did NUM=EXT ...]"
+		if len(pos) != 1 || *address == "" {
+			return usageError{use}
 		}
-		t := store.Trunk{Name: pos[0], Kind: store.TrunkHushbox, Address: *address, Transport: "tls",
-			PeerKey: *key, Prefix: *prefix, Strip: *strip}
+		t := store.Trunk{Name: pos[0], Kind: *kind, Address: *address, Prefix: *prefix, Strip: *strip}
+		switch *kind {
+		case store.TrunkHushbox:
+			if *key == "" || *prefix == "" || *user != "" || *password != "" || len(dids) > 0 {
+				return usageError{use}
+			}
+			t.Transport, t.PeerKey = "tls", *key
+		case store.TrunkSIP:
+			if *key != "" {
+				return usageError{use}
+			}
+			t.Transport, t.Username, t.Register, t.DIDs = "udp", *user, *register, map[string]string(dids)
+			if *transport != "" {
+				t.Transport = *transport
+			}
+		default:
+			return usageError{use}
+		}
 		return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
-			if err := a.AddTrunk(ctx, t); err != nil {
+			if err := a.AddTrunk(ctx, t, *password); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "trunk %s added: numbers %s... go to %s\n", t.Name, t.Prefix, t.Address)
+			fmt.Fprintf(stdout, "trunk %s added\n", t.Name)
 			return nil
 		})
 	case "list", "ls":
@@ -55,9 +82,13 @@ func trunk(args []string, stdout io.Writer) error {
 				return json.NewEncoder(stdout).Encode(ts)
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tKIND\tADDRESS\tPREFIX\tSTRIP\tPEER KEY")
+			fmt.Fprintln(tw, "NAME\tKIND\tADDRESS\tPREFIX\tSTRIP\tPEER KEY / USER\tSTATUS")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", t.Name, t.Kind, t.Address, t.Prefix, t.Strip, t.PeerKey)
+				who := t.PeerKey
+				if t.Kind == store.TrunkSIP {
+					who = t.Username
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Name, t.Kind, t.Address, t.Prefix, t.Strip, who, t.Status)
 			}
 			return tw.Flush()
 		})
@@ -122,4 +153,21 @@ func calls(args []string, stdout io.Writer) error {
 		}
 		return tw.Flush()
 	})
+}
+
+// didFlag collects --did NUMBER=EXT pairs.
+type didFlag map[string]string
+
+func (d *didFlag) String() string { return fmt.Sprint(map[string]string(*d)) }
+
+func (d *didFlag) Set(v string) error {
+	num, ext, ok := strings.Cut(v, "=")
+	if !ok || num == "" || ext == "" {
+		return fmt.Errorf("want NUMBER=EXT, got %q", v)
+	}
+	if *d == nil {
+		*d = didFlag{}
+	}
+	(*d)[num] = ext
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"hushbox/pbx/registrar"
@@ -27,6 +28,30 @@ type fork struct {
 	final       bool
 	lastRes     *sip.Response
 	tx          sip.ClientTransaction
+	// auth answers a provider's challenge, once.
+	auth      *sipgo.DigestAuth
+	authTried bool
+}
+
+// asTrunkAccount makes the fork present itself as the trunk's account
+// (providers check the From user) and answer its challenge with creds.
+func (f *fork) asTrunkAccount(t *store.Trunk, creds *sipgo.DigestAuth) {
+	f.auth = creds
+	if t.Username == "" {
+		return
+	}
+	f.leg.mu.Lock()
+	f.leg.localURI.User = t.Username
+	f.leg.localURI.Host = f.binding.Contact.Host
+	f.leg.remoteURI.Host = f.binding.Contact.Host
+	f.leg.mu.Unlock()
+	if from := f.invite.From(); from != nil {
+		from.Address.User = t.Username
+		from.Address.Host = f.binding.Contact.Host
+	}
+	if to := f.invite.To(); to != nil {
+		to.Address.Host = f.binding.Contact.Host
+	}
 }
 
 func newFork(c *Call, b registrar.Binding, caller, callee store.Extension, offer []byte) *fork {
@@ -90,6 +115,32 @@ func (f *fork) run(events chan<- forkEvent) {
 					f.setRemoteTag(res)
 				}
 				events <- forkEvent{f: f, res: res}
+				continue
+			}
+			if (res.StatusCode == 401 || res.StatusCode == 407) && f.auth != nil && !f.authTried {
+				f.authTried = true
+				tx.Terminate()
+				ntx, err := m.cfg.Client.TransactionDigestAuth(ctx, f.invite, res, *f.auth)
+				if err != nil {
+					f.setFinal()
+					events <- forkEvent{f: f, err: err}
+					return
+				}
+				// The retry is the dialog's INVITE now: ACK and BYE follow its CSeq.
+				f.leg.mu.Lock()
+				f.leg.localCSeq = f.invite.CSeq().SeqNo
+				f.leg.inviteCSeq = f.invite.CSeq().SeqNo
+				f.leg.mu.Unlock()
+				f.mu.Lock()
+				f.tx = ntx
+				f.mu.Unlock()
+				tx = ntx
+				tx.OnRetransmission(func(r *sip.Response) {
+					if r.IsSuccess() {
+						f.ack()
+					}
+				})
+				defer ntx.Terminate()
 				continue
 			}
 			f.setFinal()

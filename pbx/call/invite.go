@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"hushbox/crypto/keys"
@@ -45,7 +46,12 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// phone by its password.
 	var tin *trunkIn
 	var user string
-	if len(req.GetHeaders("Proxy-Authorization")) == 0 && hasKeyShare(req.Body()) {
+	var did *didCall
+	if d, ok := m.providerDID(req); ok {
+		// A call from a SIP provider to one of its numbers: the provider
+		// is known by its address, the caller by the From it gives.
+		did, user = d, req.From().Address.User
+	} else if len(req.GetHeaders("Proxy-Authorization")) == 0 && hasKeyShare(req.Body()) {
 		offer, err := sdp.Parse(req.Body())
 		if err != nil {
 			respond(400, "Bad Request")
@@ -97,7 +103,10 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	// Dial plan: a local extension, else a trunk by prefix.
 	target := req.Recipient.User
-	rt, err := m.findRoute(target, tin == nil)
+	if did != nil {
+		target = did.ext
+	}
+	rt, err := m.findRoute(target, tin == nil && did == nil)
 	if err != nil {
 		if !errors.Is(err, errNoRoute) {
 			m.log.Error("dial plan", "err", err)
@@ -111,7 +120,20 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	var bindings []registrar.Binding
 	var tout *trunkOut
 	offerToB := offer
+	var creds *sipgo.DigestAuth
 	switch {
+	case rt.trunk != nil && rt.trunk.Kind == store.TrunkSIP:
+		callee = store.Extension{Number: rt.number, Name: rt.trunk.Name}
+		bindings = []registrar.Binding{trunkBinding(rt.trunk, rt.number)}
+		if rt.trunk.Username != "" && m.cfg.TrunkPassword != nil {
+			pw, err := m.cfg.TrunkPassword(*rt.trunk)
+			if err != nil {
+				m.log.Error("trunk password", "trunk", rt.trunk.Name, "err", err)
+				respond(503, "Service Unavailable")
+				return
+			}
+			creds = &sipgo.DigestAuth{Username: rt.trunk.Username, Password: pw}
+		}
 	case rt.trunk != nil:
 		var binding string
 		if tout, binding, err = m.newTrunkOut(rt.trunk); err != nil {
@@ -135,6 +157,9 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	caller, _ := m.cfg.Dir.Extension(user)
 	if tin != nil {
 		caller = store.Extension{Number: user, Name: tin.trunk.Name}
+	}
+	if did != nil {
+		caller = store.Extension{Number: user, Name: did.trunk}
 	}
 
 	sess, err := m.cfg.Relay.NewSession()
@@ -218,6 +243,9 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	events := make(chan forkEvent, 16*len(bindings))
 	for _, b := range bindings {
 		f := newFork(c, b, caller, callee, offerB)
+		if rt.trunk != nil && rt.trunk.Kind == store.TrunkSIP {
+			f.asTrunkAccount(rt.trunk, creds)
+		}
 		c.forks = append(c.forks, f)
 		go f.run(events)
 	}

@@ -51,6 +51,8 @@ type Config struct {
 	// the trunks. Without them calls stay between local extensions.
 	Identity *keys.Identity
 	Trunks   TrunkDirectory
+	// TrunkPassword opens a SIP trunk's sealed password.
+	TrunkPassword func(t store.Trunk) (string, error)
 	// RingTimeout ends an unanswered call with 480 (default 60 s).
 	RingTimeout time.Duration
 	Log         *slog.Logger

@@ -189,3 +189,74 @@ func withExtra(s *sdp.Session, extra ...string) *sdp.Session {
 	cp.Audio = &a
 	return &cp
 }
+
+// didCall is a call a SIP provider sends to one of its numbers here.
+type didCall struct {
+	trunk string
+	ext   string
+}
+
+// providerDID recognises a call from a SIP trunk's provider to one of the
+// trunk's inbound numbers: the request comes from the provider's address
+// and its request-URI (or To) user is a configured DID.
+func (m *Manager) providerDID(req *sip.Request) (*didCall, bool) {
+	if m.cfg.Trunks == nil {
+		return nil, false
+	}
+	ts, err := m.cfg.Trunks.Trunks()
+	if err != nil {
+		return nil, false
+	}
+	srcHost, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return nil, false
+	}
+	for _, t := range ts {
+		if t.Kind != store.TrunkSIP || len(t.DIDs) == 0 {
+			continue
+		}
+		host, _, err := net.SplitHostPort(t.Address)
+		if err != nil || !m.hostIs(host, srcHost) {
+			continue
+		}
+		for _, num := range []string{req.Recipient.User, req.To().Address.User} {
+			if ext, ok := lookupDID(t.DIDs, num); ok {
+				return &didCall{trunk: t.Name, ext: ext}, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// lookupDID matches a number with or without a leading '+'.
+func lookupDID(dids map[string]string, num string) (string, bool) {
+	if num == "" {
+		return "", false
+	}
+	for _, k := range []string{num, "+" + strings.TrimPrefix(num, "+"), strings.TrimPrefix(num, "+")} {
+		if ext, ok := dids[k]; ok {
+			return ext, true
+		}
+	}
+	return "", false
+}
+
+// hostIs tells whether ip is (one of the addresses of) host.
+func (m *Manager) hostIs(host, ip string) bool {
+	if host == ip {
+		return true
+	}
+	if net.ParseIP(host) != nil {
+		return false
+	}
+	addrs, err := net.LookupHost(host)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if a == ip {
+			return true
+		}
+	}
+	return false
+}

@@ -32,6 +32,13 @@ type Registration struct {
 	Expires   time.Time `json:"expires"`
 }
 
+// TrunkInfo is a trunk as the CLI shows it: never its password.
+type TrunkInfo struct {
+	store.Trunk
+	// Status of the registration at a SIP provider (daemon only).
+	Status string `json:"status,omitempty"`
+}
+
 // Admin is the management API.
 type Admin interface {
 	// AddExtension creates an extension; an empty password is generated.
@@ -48,8 +55,9 @@ type Admin interface {
 	// Identity is this box's public identity key ("hbx1:..."), which a peer
 	// hushbox pins on its trunk to this box.
 	Identity(ctx context.Context) (string, error)
-	AddTrunk(ctx context.Context, t store.Trunk) error
-	Trunks(ctx context.Context) ([]store.Trunk, error)
+	// AddTrunk stores a trunk; password (SIP trunks) is sealed first.
+	AddTrunk(ctx context.Context, t store.Trunk, password string) error
+	Trunks(ctx context.Context) ([]TrunkInfo, error)
 	RemoveTrunk(ctx context.Context, name string) error
 	Close() error
 }

@@ -148,12 +148,12 @@ func (r *Remote) Identity(ctx context.Context) (string, error) {
 	return out["identity"], err
 }
 
-func (r *Remote) AddTrunk(ctx context.Context, t store.Trunk) error {
-	return r.do(ctx, "POST", "/trunks", t, nil)
+func (r *Remote) AddTrunk(ctx context.Context, t store.Trunk, password string) error {
+	return r.do(ctx, "POST", "/trunks", trunkRequest{Trunk: t, Password: password}, nil)
 }
 
-func (r *Remote) Trunks(ctx context.Context) ([]store.Trunk, error) {
-	var out []store.Trunk
+func (r *Remote) Trunks(ctx context.Context) ([]TrunkInfo, error) {
+	var out []TrunkInfo
 	err := r.do(ctx, "GET", "/trunks", nil, &out)
 	return out, err
 }

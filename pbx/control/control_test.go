@@ -34,7 +34,9 @@ func (f *fakeLive) ExtensionRemoved(ext string) { f.removed = append(f.removed, 
 func (f *fakeLive) Calls() []call.Info {
 	return []call.Info{{CallID: "c1", From: "101", To: "201", SAS: "ab3x"}}
 }
-func (f *fakeLive) Identity() string { return "hbx1:test" }
+func (f *fakeLive) Identity() string          { return "hbx1:test" }
+func (f *fakeLive) TrunkStatus(string) string { return "" }
+func (f *fakeLive) TrunksChanged()            {}
 
 const dbName = "test.db"
 
@@ -84,12 +86,12 @@ func exercise(t *testing.T, a Admin, live bool) {
 		t.Fatal(err)
 	}
 	tr := store.Trunk{Name: "office-b", Kind: store.TrunkHushbox, Address: "127.0.0.1:5061", Transport: "tls", Prefix: "2", PeerKey: peer.Public().String()}
-	if err := a.AddTrunk(ctx, tr); err != nil {
+	if err := a.AddTrunk(ctx, tr, ""); err != nil {
 		t.Fatal(err)
 	}
 	bad := tr
 	bad.Name, bad.PeerKey = "bad", "hbx1:nonsense"
-	if err := a.AddTrunk(ctx, bad); err == nil {
+	if err := a.AddTrunk(ctx, bad, ""); err == nil {
 		t.Fatal("trunk with a bad key accepted")
 	}
 	if ts, err := a.Trunks(ctx); err != nil || len(ts) != 1 || ts[0].PeerKey != tr.PeerKey {

@@ -105,19 +105,49 @@ func (l *Local) Identity(context.Context) (string, error) {
 	return id.Public().String(), nil
 }
 
-func (l *Local) AddTrunk(_ context.Context, t store.Trunk) error {
-	if t.Kind == store.TrunkHushbox {
+func (l *Local) AddTrunk(_ context.Context, t store.Trunk, password string) error {
+	t.PasswordSealed = nil
+	switch t.Kind {
+	case store.TrunkHushbox:
 		if _, err := keys.ParsePublicKey(t.PeerKey); err != nil {
 			return fmt.Errorf("peer key: %w", err)
 		}
-	}
-	if t.Kind == store.TrunkSIP {
-		return errors.New("SIP provider trunks are not supported yet; only hushbox trunks")
+		if password != "" {
+			return errors.New("a hushbox trunk has no password: the peer is known by its key")
+		}
+	case store.TrunkSIP:
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		if t.Username != "" && password == "" {
+			return errors.New("a SIP trunk with a user name needs its password")
+		}
+		if password != "" {
+			sealed, err := identity.SealSecret(filepath.Dir(l.db.Path()), TrunkSecretName(t.Name), []byte(password))
+			if err != nil {
+				return err
+			}
+			t.PasswordSealed = sealed
+		}
 	}
 	return l.db.AddTrunk(t)
 }
 
-func (l *Local) Trunks(context.Context) ([]store.Trunk, error) { return l.db.Trunks() }
+// TrunkSecretName is what a trunk's sealed password is bound to.
+func TrunkSecretName(trunk string) string { return "trunk/" + trunk }
+
+func (l *Local) Trunks(context.Context) ([]TrunkInfo, error) {
+	ts, err := l.db.Trunks()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TrunkInfo, 0, len(ts))
+	for _, t := range ts {
+		t.PasswordSealed = nil
+		out = append(out, TrunkInfo{Trunk: t})
+	}
+	return out, nil
+}
 
 func (l *Local) RemoveTrunk(_ context.Context, name string) error { return l.db.DeleteTrunk(name) }
 

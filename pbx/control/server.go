@@ -35,6 +35,10 @@ type Live interface {
 	ExtensionRemoved(ext string)
 	Calls() []call.Info
 	Identity() string
+	// TrunkStatus is a SIP trunk's registration state; TrunksChanged tells
+	// the daemon to pick up added or removed trunks.
+	TrunkStatus(name string) string
+	TrunksChanged()
 }
 
 // Server serves the Admin API on a unix socket, for the CLI.
@@ -146,6 +150,13 @@ type extensionRequest struct {
 	Password string `json:"password"`
 }
 
+// trunkRequest carries a new trunk and, for SIP trunks, its password,
+// which only crosses the socket on the way in.
+type trunkRequest struct {
+	store.Trunk
+	Password string `json:"password,omitempty"`
+}
+
 type passwordReply struct {
 	Password string `json:"password"`
 }
@@ -236,19 +247,24 @@ func (s *Server) trunks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
+	for i := range ts {
+		ts[i].Status = s.live.TrunkStatus(ts[i].Name)
+	}
 	writeJSON(w, http.StatusOK, ts)
 }
 
 func (s *Server) addTrunk(w http.ResponseWriter, r *http.Request) {
-	var t store.Trunk
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&t); err != nil {
+	var req trunkRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("bad request: %w", err))
 		return
 	}
-	if err := s.local.AddTrunk(r.Context(), t); err != nil {
+	t := req.Trunk
+	if err := s.local.AddTrunk(r.Context(), t, req.Password); err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	s.live.TrunksChanged()
 	s.log.Info("trunk added", "trunk", t.Name, "kind", t.Kind, "via", "control socket")
 	w.WriteHeader(http.StatusCreated)
 }
@@ -259,6 +275,7 @@ func (s *Server) removeTrunk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	s.live.TrunksChanged()
 	s.log.Info("trunk removed", "trunk", name, "via", "control socket")
 	w.WriteHeader(http.StatusNoContent)
 }

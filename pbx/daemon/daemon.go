@@ -28,6 +28,7 @@ import (
 	"hushbox/pbx/sipmsg"
 	"hushbox/pbx/store"
 	"hushbox/pbx/tlscert"
+	"hushbox/pbx/upstream"
 )
 
 // Run serves until ctx ends, then shuts down cleanly: calls get BYE (or
@@ -168,6 +169,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	signer := sipmsg.Signer{Name: cfg.UserAgent}
+	trunkPassword := func(t store.Trunk) (string, error) {
+		pw, err := identity.OpenSecret(cfg.DataDir, control.TrunkSecretName(t.Name), t.PasswordSealed)
+		if err != nil {
+			return "", fmt.Errorf("trunk %s password: %w", t.Name, err)
+		}
+		return string(pw), nil
+	}
 	authn := auth.New(cfg.Realm, nonceKey, db, log.With("component", "auth"))
 	authn.SetAlgorithms(algs)
 	loc := registrar.NewLocation()
@@ -175,7 +183,7 @@ func Run(ctx context.Context, cfg Config) error {
 	calls := call.NewManager(call.Config{
 		Client: client, Signer: signer, Auth: authn, Dir: db, Loc: loc, Relay: relay, CDR: db,
 		MediaIP: adv, SIPHost: adv.String(), SIPPorts: ports, RingTimeout: cfg.RingTimeout,
-		Identity: id, Trunks: db,
+		Identity: id, Trunks: db, TrunkPassword: trunkPassword,
 		Log: log.With("component", "call"),
 	})
 
@@ -239,7 +247,20 @@ func Run(ctx context.Context, cfg Config) error {
 		serve("tls", func() error { return srv.ServeTLS(tlsLn) })
 	}
 
-	ctl, err := control.Listen(cfg.DataDir, control.NewLocal(db), liveView{loc: loc, calls: calls, id: id.Public()}, log.With("component", "control"))
+	ups := upstream.New(client, signer, func(tp string) *sip.ContactHeader {
+		return &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: adv.String(), Port: ports[tp], UriParams: transportParam(tp)}, Params: sip.NewParams()}
+	}, trunkPassword, log.With("component", "upstream"))
+	defer ups.Close()
+	syncTrunks := func() {
+		ts, err := db.Trunks()
+		if err != nil {
+			log.Error("list trunks", "err", err)
+			return
+		}
+		ups.Sync(ts)
+	}
+	syncTrunks()
+	ctl, err := control.Listen(cfg.DataDir, control.NewLocal(db), liveView{loc: loc, calls: calls, id: id.Public(), ups: ups, sync: syncTrunks}, log.With("component", "control"))
 	if err != nil {
 		return err
 	}
@@ -313,6 +334,21 @@ type liveView struct {
 	loc   *registrar.Location
 	calls *call.Manager
 	id    keys.PublicKey
+	ups   *upstream.Registrations
+	sync  func()
+}
+
+func (v liveView) TrunkStatus(name string) string { return v.ups.Status(name) }
+
+func (v liveView) TrunksChanged() { v.sync() }
+
+// transportParam is the ;transport= of our Contact for non-UDP transports.
+func transportParam(tp string) sip.HeaderParams {
+	p := sip.NewParams()
+	if tp != "udp" && tp != "" {
+		p.Add("transport", tp)
+	}
+	return p
 }
 
 func (v liveView) Calls() []call.Info { return v.calls.Active() }

@@ -21,7 +21,7 @@ func trunkTo(t *testing.T, ctx context.Context, p, peer *pbx, prefix string) {
 		t.Fatal(err)
 	}
 	err = p.admin().AddTrunk(ctx, store.Trunk{Name: "peer", Kind: store.TrunkHushbox, Address: peer.tlsAddr,
-		Transport: "tls", Prefix: prefix, Strip: len(prefix), PeerKey: id})
+		Transport: "tls", Prefix: prefix, Strip: len(prefix), PeerKey: id}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
