@@ -5,37 +5,59 @@
 # (pbx/interop/testdata/register.xml: REGISTER, 401, REGISTER with MD5
 # credentials, 200).
 #
-# For each server the offered rate rises step by step (RATES, calls per
-# second, STEP seconds each, one sipp run per step); a step passes when every
-# registration of it succeeded (sipp exit status 0: no failed call, no
-# timeout) and sipp achieved at least 85% of the offered rate over the step
-# (sipp's cumulative call rate, the completion of the last calls included). Prints the highest passing rate of each, hushbox's peak RSS
-# (VmHWM) and "ratio register_vs_kamailio VALUE" (hushbox / Kamailio).
+# Before each ramp both servers must prove they authenticate: the right
+# password registers (register.xml) and a wrong one is refused
+# (register_wrong.xml: 401 then 401/403). A server that fails this check
+# aborts the benchmark.
+#
+# The ramp: for each rate of RATES (registrations per second) one sipp run
+# of STEP seconds (RATE*STEP registrations, bounded by sipp's -timeout). A
+# step HOLDS the rate when sipp reports zero failed calls (and exits 0) AND
+# the achieved rate, successful registrations over sipp's own start-to-end
+# time (the tail of the last calls included), is at least 95% of the
+# target. A step that does not hold is tried once more (RETRIES) after a
+# pause, so one hiccup does not end a ramp; the first step that still does
+# not hold ends the ramp. The whole thing is repeated RUNS times (the order
+# of the two servers alternates between runs).
+#
+# Output: one "step ..." line per sipp run, then per run the highest rate
+# each server holds and "run N: ratio register_vs_kamailio R", hushbox's
+# peak RSS (VmHWM of each run's daemon), and final lines with the medians
+# over the runs:
+#   register_max_rate hushbox N/s
+#   register_max_rate kamailio N/s
+#   hushbox_peak_rss_kb N
+#   ratio register_vs_kamailio R
 #
 # Environment: HUSHBOX (binary, default bin/hushbox), RATES, STEP (seconds),
-# OUT (work folder, default a temp dir). Needs sipp and kamailio.
+# RUNS, RETRIES, BUDGET (seconds for all ramps: past it no new step starts),
+# OUT (work folder, default a temp dir). Needs sipp, kamailio and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
 HUSHBOX="${HUSHBOX:-$ROOT/bin/hushbox}"
-RATES="${RATES:-200 400 800 1600 2400 3200 4800 6400 8000 9600}"
-STEP="${STEP:-5}"
+RATES="${RATES:-1000 2000 3000 4000 5000 6000 7000 8000}"
+STEP="${STEP:-4}"
+RUNS="${RUNS:-3}"
+RETRIES="${RETRIES:-1}"
+BUDGET="${BUDGET:-480}"
 SCEN="$ROOT/pbx/interop/testdata/register.xml"
+SCEN_WRONG="$ROOT/pbx/interop/testdata/register_wrong.xml"
 USER_NAME=9001
 PASSWORD=bench-secret-pw
 REALM=bench.test
 OUT="${OUT:-$(mktemp -d /tmp/hushbox-bench.XXXXXX)}"
 mkdir -p "$OUT"
 
-for tool in sipp kamailio; do
+for tool in sipp kamailio python3; do
 	command -v "$tool" >/dev/null || { echo "bench-register: $tool not found" >&2; exit 1; }
 done
 [ -x "$HUSHBOX" ] || { echo "bench-register: $HUSHBOX missing (make build)" >&2; exit 1; }
 
 # free_port prints a port free for UDP and TCP on 127.0.0.1.
 free_port() {
-	python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
+	python3 - <<'PY'
 import socket
 while True:
     t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
@@ -57,6 +79,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+START_TS=$(date +%s)
+over_budget() { [ $(( $(date +%s) - START_TS )) -ge "$BUDGET" ]; }
+
 # wait_log FILE TEXT PID: wait until FILE holds TEXT while PID lives (bounded).
 wait_log() {
 	local i
@@ -68,75 +93,138 @@ wait_log() {
 	return 1
 }
 
-# step NAME PORT RATE: one sipp run at RATE for STEP seconds; status 0 when
-# every registration succeeded and the run kept up with the offered rate
-# (achieved >= 85% of RATE; a server that answers late slows sipp down
-# instead of failing calls). Writes the achieved rate into the step folder.
-step() {
-	local name=$1 port=$2 rate=$3 calls=$(( $3 * STEP )) dir="$OUT/$1-$3"
+# sipp_stats FILE: "SUCCESSFUL FAILED ACHIEVED" from a sipp screen dump:
+# the cumulative successful and failed call counters, and successful calls
+# over sipp's start-to-end time (Start Time / Current Time, epoch column).
+sipp_stats() {
+	awk -F'|' '
+		function epoch(s,   a, n, i, v) {
+			n = split(s, a, /[ \t]+/)
+			for (i = 1; i <= n; i++) if (a[i] ~ /^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]+\.[0-9]+$/) v = a[i]
+			return v + 0
+		}
+		/Start Time/   { start = epoch($2) }
+		/Current Time/ { now = epoch($2) }
+		/Successful call/ { ok = $3 + 0 }
+		/Failed call/     { failed = $3 + 0 }
+		END {
+			el = now - start
+			printf "%d %d %.0f\n", ok, failed, (el > 0 ? ok / el : 0)
+		}' "$1"
+}
+
+# auth_check NAME PORT: the right password registers, a wrong one does not.
+auth_check() {
+	local name=$1 port=$2 dir="$OUT/$1-auth-$RUN"
 	mkdir -p "$dir"
-	local rc=0
+	(cd "$dir" && timeout 30 sipp -sf "$SCEN" -i 127.0.0.1 -p "$(free_port)" -nostdin -m 1 \
+		-s "$USER_NAME" -au "$USER_NAME" -ap "$PASSWORD" -timeout 10s -timeout_error \
+		127.0.0.1:"$port" >right.out 2>&1) ||
+		{ echo "bench-register: $name does not accept the right password (see $dir)" >&2; return 1; }
+	(cd "$dir" && timeout 30 sipp -sf "$SCEN_WRONG" -i 127.0.0.1 -p "$(free_port)" -nostdin -m 1 \
+		-s "$USER_NAME" -au "$USER_NAME" -ap "wrong-$PASSWORD" -timeout 10s -timeout_error \
+		127.0.0.1:"$port" >wrong.out 2>&1) ||
+		{ echo "bench-register: $name does not refuse a wrong password (see $dir)" >&2; return 1; }
+	echo "  $name: right password 200, wrong password refused" >&2
+}
+
+# step NAME PORT RATE TRY: one sipp run at RATE for STEP seconds; status 0
+# when the rate holds (zero failed calls, sipp exit 0, achieved >= 95%).
+step() {
+	local name=$1 port=$2 rate=$3 try=$4 calls=$(( $3 * STEP ))
+	local dir="$OUT/run$RUN-$name-$rate-$try" rc=0
+	mkdir -p "$dir"
 	(cd "$dir" && sipp -sf "$SCEN" -i 127.0.0.1 -p "$(free_port)" -nostdin \
 		-s "$USER_NAME" -au "$USER_NAME" -ap "$PASSWORD" \
 		-r "$rate" -m "$calls" -l $(( rate * 2 + 100 )) \
 		-timeout $(( STEP * 3 + 10 ))s -timeout_error \
 		-trace_err -error_file errors.log \
 		127.0.0.1:"$port" >sipp.out 2>&1) || rc=$?
-	# sipp's cumulative call rate: calls over sipp's own elapsed time, the
-	# tail of the last calls included (not the process start).
-	awk -F'|' '/Call Rate/ { v = $3 } END { gsub(/[^0-9.]/, "", v); printf "%.0f", v + 0 }' "$dir/sipp.out" >"$dir/achieved"
-	[ "$rc" -eq 0 ] || return "$rc"
-	[ "$(cat "$dir/achieved")" -ge $(( rate * 85 / 100 )) ] || { echo "  $name: $rate/s offered, only $(cat "$dir/achieved")/s achieved" >&2; return 1; }
+	local ok failed achieved verdict=ok
+	read -r ok failed achieved < <(sipp_stats "$dir/sipp.out")
+	if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$achieved" -lt $(( rate * 95 / 100 )) ]; then
+		verdict=FAIL
+	fi
+	echo "step run=$RUN server=$name target=$rate try=$try achieved=$achieved successful=$ok failed=$failed sipp_exit=$rc $verdict"
+	[ "$verdict" = ok ]
 }
 
-# ramp NAME PORT: highest rate of RATES that passes, printed on stdout.
+# ramp NAME PORT: sets BEST to the highest rate of RATES that holds.
 ramp() {
-	local name=$1 port=$2 best=0 r
+	local name=$1 port=$2 r try held
+	BEST=0
 	for r in $RATES; do
-		if step "$name" "$port" "$r"; then
-			best=$r
-			echo "  $name: $r/s ok (achieved $(cat "$OUT/$name-$r/achieved")/s)" >&2
-		else
-			echo "  $name: $r/s FAILED (see $OUT/$name-$r)" >&2
-			break
-		fi
+		held=no
+		for try in $(seq 0 "$RETRIES"); do
+			if over_budget; then
+				echo "  $name: time budget of ${BUDGET}s spent, ramp stopped before $r/s" >&2
+				return 0
+			fi
+			if step "$name" "$port" "$r" "$try"; then held=yes; break; fi
+			sleep 2 # let retransmissions and queues drain before a retry
+		done
+		[ "$held" = yes ] || return 0
+		BEST=$r
+		sleep 1
 	done
-	echo "$best"
 }
 
-echo "bench-register: work folder $OUT, steps of ${STEP}s at $RATES calls/s" >&2
+# bench_hushbox: fresh daemon, auth check, ramp; sets HB_BEST and HB_HWM_KB.
+bench_hushbox() {
+	local port data="$OUT/hushbox-data-$RUN" pid
+	port=$(free_port)
+	mkdir -p "$data"
+	"$HUSHBOX" serve --data "$data" --sip 127.0.0.1:"$port" --sip-tls "" \
+		--rtp-ports 40000-40099 --realm "$REALM" --digest MD5 --log-level error \
+		--media-ip 127.0.0.1 >"$OUT/hushbox-$RUN.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	wait_log "$OUT/hushbox-$RUN.log" "hushbox: ready" "$pid" ||
+		{ echo "hushbox did not start:" >&2; cat "$OUT/hushbox-$RUN.log" >&2; exit 1; }
+	# Added through the running daemon, so the digest realm is --realm's.
+	"$HUSHBOX" ext add "$USER_NAME" --password "$PASSWORD" --data "$data" >/dev/null
+	auth_check hushbox "$port" || exit 1
+	ramp hushbox "$port"
+	HB_BEST=$BEST
+	HB_HWM_KB=$(awk '/^VmHWM:/ { print $2 }' /proc/"$pid"/status)
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+}
 
-# --- hushbox
-HB_PORT=$(free_port)
-HB_DATA="$OUT/hushbox-data"
-mkdir -p "$HB_DATA"
-"$HUSHBOX" serve --data "$HB_DATA" --sip 127.0.0.1:"$HB_PORT" --sip-tls "" \
-	--rtp-ports 40000-40099 --realm "$REALM" --digest MD5 --log-level error \
-	--media-ip 127.0.0.1 >"$OUT/hushbox.log" 2>&1 &
-HB_PID=$!
-pids+=("$HB_PID")
-wait_log "$OUT/hushbox.log" "hushbox: ready" "$HB_PID" || { echo "hushbox did not start:" >&2; cat "$OUT/hushbox.log" >&2; exit 1; }
-# Added through the running daemon, so the digest realm is --realm's.
-"$HUSHBOX" ext add "$USER_NAME" --password "$PASSWORD" --data "$HB_DATA" >/dev/null
-HB_BEST=$(ramp hushbox "$HB_PORT")
-HB_HWM_KB=$(awk '/^VmHWM:/ { print $2 }' /proc/"$HB_PID"/status)
-kill "$HB_PID"; wait "$HB_PID" 2>/dev/null || true
+# bench_kamailio: fresh Kamailio (same user, password and realm, usrloc in
+# memory, one UDP worker per core), auth check, ramp; sets KAM_BEST.
+bench_kamailio() {
+	local port modules pid run="$OUT/kamailio-run-$RUN"
+	port=$(free_port)
+	modules=$(dirname "$(find /usr/lib -path '*kamailio/modules/registrar.so' 2>/dev/null | head -1)")
+	sed -e "s/BENCH_USER/$USER_NAME/; s/BENCH_PASSWORD/$PASSWORD/; s/BENCH_REALM/$REALM/g" \
+		"$ROOT/scripts/bench/kamailio.cfg" >"$OUT/kamailio.cfg"
+	mkdir -p "$run"
+	kamailio -f "$OUT/kamailio.cfg" -L "$modules" -l udp:127.0.0.1:"$port" \
+		-n "$(nproc)" -DD -E -Y "$run" -m 128 -M 16 >"$OUT/kamailio-$RUN.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	wait_log "$OUT/kamailio-$RUN.log" "^Aliases:" "$pid" && sleep 0.5 && kill -0 "$pid" ||
+		{ echo "kamailio did not start:" >&2; cat "$OUT/kamailio-$RUN.log" >&2; exit 1; }
+	auth_check kamailio "$port" || exit 1
+	ramp kamailio "$port"
+	KAM_BEST=$BEST
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+}
 
-# --- Kamailio (same user, password and realm, usrloc in memory)
-KAM_PORT=$(free_port)
-KAM_MODULES=$(dirname "$(find /usr/lib -path '*kamailio/modules/registrar.so' 2>/dev/null | head -1)")
-sed -e "s/BENCH_USER/$USER_NAME/; s/BENCH_PASSWORD/$PASSWORD/; s/BENCH_REALM/$REALM/g" \
-	"$ROOT/scripts/bench/kamailio.cfg" >"$OUT/kamailio.cfg"
-mkdir -p "$OUT/kamailio-run"
-kamailio -f "$OUT/kamailio.cfg" -L "$KAM_MODULES" -l udp:127.0.0.1:"$KAM_PORT" \
-	-n "$(nproc)" -DD -E -Y "$OUT/kamailio-run" -m 128 -M 16 >"$OUT/kamailio.log" 2>&1 &
-KAM_PID=$!
-pids+=("$KAM_PID")
-wait_log "$OUT/kamailio.log" "^Aliases:" "$KAM_PID" && sleep 0.5 && kill -0 "$KAM_PID" || { echo "kamailio did not start:" >&2; cat "$OUT/kamailio.log" >&2; exit 1; }
-KAM_BEST=$(ramp kamailio "$KAM_PORT")
-kill "$KAM_PID"; wait "$KAM_PID" 2>/dev/null || true
+echo "bench-register: work folder $OUT; $RUNS runs, steps of ${STEP}s at $RATES registrations/s" >&2
+HB_ALL=() KAM_ALL=() HWM_ALL=()
+for RUN in $(seq 1 "$RUNS"); do
+	if [ $(( RUN % 2 )) -eq 1 ]; then bench_hushbox; bench_kamailio; else bench_kamailio; bench_hushbox; fi
+	HB_ALL+=("$HB_BEST") KAM_ALL+=("$KAM_BEST") HWM_ALL+=("$HB_HWM_KB")
+	echo "run $RUN: register_max_rate hushbox ${HB_BEST}/s kamailio ${KAM_BEST}/s hushbox_peak_rss_kb $HB_HWM_KB"
+	awk -v r="$RUN" -v h="$HB_BEST" -v k="$KAM_BEST" 'BEGIN { if (k > 0) printf "run %d: ratio register_vs_kamailio %.2f\n", r, h / k; else printf "run %d: ratio register_vs_kamailio n/a\n", r }'
+done
 
-echo "register_max_rate hushbox ${HB_BEST}/s"
-echo "register_max_rate kamailio ${KAM_BEST}/s"
-echo "hushbox_peak_rss_kb ${HB_HWM_KB}"
-awk -v h="$HB_BEST" -v k="$KAM_BEST" 'BEGIN { if (k > 0) printf "ratio register_vs_kamailio %.2f\n", h / k; else print "ratio register_vs_kamailio n/a" }'
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+HB_MED=$(median "${HB_ALL[@]}")
+KAM_MED=$(median "${KAM_ALL[@]}")
+HWM_MAX=$(printf '%s\n' "${HWM_ALL[@]}" | sort -n | tail -1)
+echo "register_max_rate hushbox ${HB_MED}/s (median of ${HB_ALL[*]})"
+echo "register_max_rate kamailio ${KAM_MED}/s (median of ${KAM_ALL[*]})"
+echo "hushbox_peak_rss_kb ${HWM_MAX} (max of ${HWM_ALL[*]})"
+awk -v h="$HB_MED" -v k="$KAM_MED" 'BEGIN { if (k > 0) printf "ratio register_vs_kamailio %.2f\n", h / k; else print "ratio register_vs_kamailio n/a" }'

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"hushbox/pbx/srtp"
 )
 
 // Limits on what Parse accepts; real phones stay far below them.
@@ -12,6 +14,7 @@ const (
 	MaxSize    = 64 << 10 // bytes of body (a UDP datagram cannot hold more)
 	MaxStreams = 32       // m= lines
 	maxFormats = 128      // formats on one m= line
+	maxCrypto  = 16       // usable a=crypto lines kept per stream
 )
 
 // rawStream is an m= section before interpretation.
@@ -223,6 +226,9 @@ func interpretAudio(st *rawStream, sessDir string) (*Media, error) {
 			m.RTCP = ap
 		case a.name == "crypto":
 			m.Crypto = append(m.Crypto, a.value)
+			if c, err := srtp.ParseCrypto(a.value); err == nil && len(m.SDES) < maxCrypto {
+				m.SDES = append(m.SDES, c)
+			}
 		case keepAttribute(a.name):
 			if a.value == "" {
 				m.Extra = append(m.Extra, a.name)

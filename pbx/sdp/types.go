@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+
+	"hushbox/pbx/srtp"
 )
 
 // Directions of a media stream (RFC 3264 section 5.1).
@@ -43,6 +45,10 @@ type Media struct {
 	Direction string
 	PTime     int      // a=ptime in ms, 0 when absent or unreadable
 	Crypto    []string // raw a=crypto values (SDES keys: secret, never log them)
+	// SDES holds the a=crypto values of Crypto that hushbox can use, parsed,
+	// in the order of the SDP (unreadable or unsupported ones are left out).
+	// Secret like Crypto; srtp.Crypto prints redacted.
+	SDES []srtp.Crypto
 	// Extra holds the other attributes worth carrying to the other leg, as
 	// "name" or "name:value" without "a=" (see keepAttribute).
 	Extra []string
@@ -79,8 +85,13 @@ func (m Media) String() string {
 	for i, c := range m.Codecs {
 		names[i] = fmt.Sprintf("%d:%s/%d", c.PT, c.Name, c.Rate)
 	}
-	return fmt.Sprintf("%s %s port %d %s codecs [%s] ptime %d crypto %d (redacted)",
-		m.Proto, m.Addr, m.Port, m.Direction, strings.Join(names, " "), m.PTime, len(m.Crypto))
+	suites := make([]string, len(m.SDES))
+	for i, c := range m.SDES {
+		suites[i] = c.Suite.String()
+	}
+	return fmt.Sprintf("%s %s port %d %s codecs [%s] ptime %d crypto %d [%s] (redacted)",
+		m.Proto, m.Addr, m.Port, m.Direction, strings.Join(names, " "), m.PTime, len(m.Crypto),
+		strings.Join(suites, " "))
 }
 
 // LogValue keeps the SDES keys out of slog output.
