@@ -49,6 +49,12 @@ usage:
   hushbox trunk list | rm NAME
   hushbox cdr [--csv] [--limit N] [--number NUM]
                                         list call records, newest first
+  hushbox scramble --key-hex K [--ssrc N] in.wav out.wav
+                                        scramble an 8 kHz mono WAV file (20 ms frames)
+  hushbox descramble --key-hex K [--ssrc N] in.wav out.wav
+                                        undo scramble with the same key and SSRC
+  hushbox voicetest [--loss 0,1,5] [--png-dir DIR] in.wav
+                                        scramble, G.711, packet loss, descramble: SNR, STOI, spectrograms
   hushbox version                       print the version
 
 Every management command takes --data DIR (default ./hushbox-data) and talks to
@@ -90,6 +96,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return trunk(args[1:], stdout)
 	case "identity":
 		return identityCmd(args[1:], stdout)
+	case "scramble":
+		return scrambleCmd(args[1:], stdout, false)
+	case "descramble":
+		return scrambleCmd(args[1:], stdout, true)
+	case "voicetest":
+		return voicetestCmd(args[1:], stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, buildinfo.String())
 		return nil
