@@ -21,9 +21,18 @@
 //     (for example telephone-event 101 -> 96). RFC 4733 events pass through,
 //     renumbered only.
 //   - A Hook sees every RTP packet (the scrambler's seat) and may drop it.
+//   - SRTP per leg (Leg.SetSRTP, keys from pbx/srtp): what an SRTP leg
+//     receives is authenticated and decrypted first (forgeries and replays
+//     dropped and counted, and only an authenticated packet can latch the
+//     leg); what it sends is encrypted last, after transcoding, renumbering
+//     and the hook, which therefore always see plaintext. Each leg has its
+//     own keys, so plain<->SRTP and SRTP<->SRTP under different keys both
+//     work. RTCP likewise (SRTCP), rtcp-mux included.
 //
 // The hot path is cheap: with no transcoding, renumbering or hook a packet
 // is validated and forwarded as raw bytes; otherwise header bytes are edited
 // in place and, only when a hook is set, the packet is parsed into a reused
-// rtp.Packet. No path allocates per packet.
+// rtp.Packet. No path allocates per packet, SRTP included (in place, in
+// spare capacity behind each read buffer). A plain leg pays one atomic load
+// per direction for SRTP.
 package media

@@ -3,13 +3,22 @@ package media
 import (
 	"errors"
 	"net"
+
+	"hushbox/pbx/srtp"
 )
+
+// newReadBuffer returns a reader's buffer: one byte longer than maxPacket
+// (to see truncation) and with room behind it for SRTP to grow a packet in
+// place.
+func newReadBuffer() []byte {
+	return make([]byte, maxPacket+1, maxPacket+1+srtp.Overhead)
+}
 
 // rtpLoop reads leg in's RTP socket and relays to leg out, in direction d.
 // It runs on its own goroutine until the socket is closed.
 func (s *Session) rtpLoop(in, out *Leg, d Direction) {
 	defer s.wg.Done()
-	buf := make([]byte, maxPacket+1)
+	buf := newReadBuffer()
 	p := newProcessor()
 	for {
 		n, src, err := in.rtp.ReadFromUDPAddrPort(buf)
@@ -21,7 +30,13 @@ func (s *Session) rtpLoop(in, out *Leg, d Direction) {
 			continue
 		}
 		b := buf[:n]
-		kind := classify(b)
+		inSec := in.sec.Load()
+		var kind packetKind
+		if inSec == nil {
+			kind = classify(b)
+		} else {
+			kind = classifySRTP(b)
+		}
 		if n > maxPacket {
 			kind = kindInvalid // truncated
 		}
@@ -30,16 +45,36 @@ func (s *Session) rtpLoop(in, out *Leg, d Direction) {
 			continue
 		}
 		src = unmap(src)
+		if inSec != nil {
+			// Authenticate before latching: only the keyed party can
+			// latch an SRTP leg.
+			if kind == kindMuxedRTCP {
+				b, err = inSec.In.DecryptRTCP(b)
+			} else {
+				b, err = inSec.In.DecryptRTP(b)
+			}
+			if err != nil {
+				in.countSRTPIn(err)
+				continue
+			}
+		}
 		if !in.accept(&in.latchRTP, src, "rtp") {
 			continue
 		}
 		if kind == kindMuxedRTCP {
-			// rtcp-mux: relayed untouched, RTP socket to RTP socket.
+			// rtcp-mux: relayed RTP socket to RTP socket, untouched
+			// unless a leg is SRTP.
 			in.rtcpIn.Add(1)
 			dst, ok := out.rtpDest()
 			if !ok {
 				out.unrouted.Add(1)
 				continue
+			}
+			if outSec := out.sec.Load(); outSec != nil {
+				if b, err = outSec.Out.EncryptRTCP(b); err != nil {
+					out.srtpRefused.Add(1)
+					continue
+				}
 			}
 			if _, err := out.rtp.WriteToUDPAddrPort(b, dst); err != nil {
 				out.sendErrors.Add(1)
@@ -70,6 +105,12 @@ func (s *Session) rtpLoop(in, out *Leg, d Direction) {
 			out.unrouted.Add(1)
 			continue
 		}
+		if outSec := out.sec.Load(); outSec != nil {
+			if res, err = outSec.Out.EncryptRTP(res); err != nil {
+				out.srtpRefused.Add(1)
+				continue
+			}
+		}
 		if _, err := out.rtp.WriteToUDPAddrPort(res, dst); err != nil {
 			out.sendErrors.Add(1)
 			continue
@@ -80,10 +121,11 @@ func (s *Session) rtpLoop(in, out *Leg, d Direction) {
 }
 
 // rtcpLoop reads leg in's RTCP socket and relays to leg out's RTCP peer,
-// untouched.
+// untouched unless a leg is SRTP (SRTCP is then decrypted on the way in,
+// encrypted on the way out).
 func (s *Session) rtcpLoop(in, out *Leg) {
 	defer s.wg.Done()
-	buf := make([]byte, maxPacket+1)
+	buf := newReadBuffer()
 	for {
 		n, src, err := in.rtcp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -98,6 +140,12 @@ func (s *Session) rtcpLoop(in, out *Leg) {
 			in.invalid.Add(1)
 			continue
 		}
+		if inSec := in.sec.Load(); inSec != nil {
+			if b, err = inSec.In.DecryptRTCP(b); err != nil {
+				in.countSRTPIn(err)
+				continue
+			}
+		}
 		if !in.accept(&in.latchRTCP, unmap(src), "rtcp") {
 			continue
 		}
@@ -106,6 +154,12 @@ func (s *Session) rtcpLoop(in, out *Leg) {
 		if !ok {
 			out.unrouted.Add(1)
 			continue
+		}
+		if outSec := out.sec.Load(); outSec != nil {
+			if b, err = outSec.Out.EncryptRTCP(b); err != nil {
+				out.srtpRefused.Add(1)
+				continue
+			}
 		}
 		if _, err := out.rtcp.WriteToUDPAddrPort(b, dst); err != nil {
 			out.sendErrors.Add(1)

@@ -3,8 +3,11 @@ package media
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"hushbox/pbx/srtp"
 )
 
 // Leg is one side of a session: a local RTP/RTCP socket pair and what the
@@ -23,6 +26,11 @@ type Leg struct {
 	// and by Relatch.
 	latchRTP, latchRTCP atomic.Pointer[netip.AddrPort]
 
+	// sec is the leg's SRTP contexts, nil for plain RTP (see SetSRTP).
+	// In is used by this leg's readers, Out by the opposite leg's readers.
+	sec   atomic.Pointer[srtp.Pair]
+	secMu sync.Mutex // serialises SetSRTP
+
 	// lastRTP is when this leg last accepted an RTP packet, as nanoseconds
 	// since the relay's epoch (monotonic clock); 0 when never.
 	lastRTP atomic.Int64
@@ -33,6 +41,9 @@ type Leg struct {
 	dropped, invalid     atomic.Uint64
 	filtered, unrouted   atomic.Uint64
 	sendErrors           atomic.Uint64
+	srtpAuthFailed       atomic.Uint64
+	srtpReplayed         atomic.Uint64
+	srtpRefused          atomic.Uint64
 }
 
 // LegStats is a snapshot of a leg's counters. "In" counts packets received
@@ -47,6 +58,9 @@ type LegStats struct {
 	Filtered             uint64         // RTP the hook dropped
 	Unrouted             uint64         // to send here, but no peer address known yet
 	SendErrors           uint64         // the socket refused to send
+	SRTPAuthFailed       uint64         // SRTP/SRTCP received that failed authentication (dropped)
+	SRTPReplayed         uint64         // SRTP/SRTCP received twice or too late for the replay window (dropped)
+	SRTPRefused          uint64         // to send here, but the encrypter refused (index reuse, too many SSRCs)
 	LastPacket           time.Time      // last accepted RTP packet; zero if none
 	Peer, RTCPPeer       netip.AddrPort // latched sources; zero if not latched
 }
@@ -109,6 +123,10 @@ func (l *Leg) Stats() LegStats {
 		Filtered:   l.filtered.Load(),
 		Unrouted:   l.unrouted.Load(),
 		SendErrors: l.sendErrors.Load(),
+
+		SRTPAuthFailed: l.srtpAuthFailed.Load(),
+		SRTPReplayed:   l.srtpReplayed.Load(),
+		SRTPRefused:    l.srtpRefused.Load(),
 	}
 	if t := l.lastRTP.Load(); t != 0 {
 		st.LastPacket = l.session.relay.epoch.Add(time.Duration(t))

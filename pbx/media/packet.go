@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 
 	"github.com/pion/rtp"
+
+	"hushbox/pbx/srtp"
 )
 
 const (
@@ -102,7 +104,8 @@ type processor struct {
 }
 
 func newProcessor() *processor {
-	return &processor{out: make([]byte, maxPacket+hookHeadroom)}
+	// Capacity for SRTP to grow the hook's packet in place.
+	return &processor{out: make([]byte, maxPacket+hookHeadroom, maxPacket+hookHeadroom+srtp.Overhead)}
 }
 
 // process is the per-packet function of the RTP path: it validates b,

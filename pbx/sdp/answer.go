@@ -3,6 +3,8 @@ package sdp
 import (
 	"fmt"
 	"net/netip"
+
+	"hushbox/pbx/srtp"
 )
 
 // Plan is what the relay needs to carry a call's audio between the caller's
@@ -15,6 +17,10 @@ type Plan struct {
 	// CallerDTMF and CalleeDTMF are the telephone-event payload types on each
 	// leg, both 0 when the two sides do not both support RFC 4733.
 	CallerDTMF, CalleeDTMF uint8
+	// CallerSRTP and CalleeSRTP are each leg's SRTP keys (the party's and
+	// hushbox's), nil where the leg is plain RTP. Only BuildAnswerWith sets
+	// them; hand them to media.Leg.SetSRTP.
+	CallerSRTP, CalleeSRTP *srtp.Keys
 }
 
 // BuildAnswer builds the answer to the caller's offer from the callee's
@@ -31,19 +37,44 @@ type Plan struct {
 //
 // Errors: ErrNoCommonCodec when the callee rejected audio or chose no G.711
 // law, ErrUnsupportedTransport / ErrNoAudio as for BuildOffer.
+//
+// BuildAnswer is BuildAnswerWith without SRTP on either leg.
 func BuildAnswer(offer, answer *Session, o Origin, addr netip.Addr, port int) ([]byte, Plan, error) {
+	return BuildAnswerWith(offer, answer, o, addr, port, Security{}, Security{})
+}
+
+// BuildAnswerWith is BuildAnswer with SRTP on either leg. caller is
+// hushbox's answer on the caller's leg (from AnswerSecurity: one key whose
+// tag and suite the caller offered, or none for plain RTP; its Profile is
+// ignored, the answer repeats the offer's). callee is what hushbox offered
+// the callee (the Security given to BuildOfferWith). The answer carries
+// caller's a=crypto; Plan.CallerSRTP and Plan.CalleeSRTP get each leg's
+// keys (see calleeKeys for how the callee's answer is matched).
+//
+// Errors as for BuildAnswer; ErrUnsupportedTransport also when the caller's
+// offer demands SRTP and caller has no key, when caller's key was not
+// offered, or when the callee's answer and hushbox's offer disagree on SRTP.
+func BuildAnswerWith(offer, answer *Session, o Origin, addr netip.Addr, port int, caller, callee Security) ([]byte, Plan, error) {
 	addr, err := checkLocal(addr, port)
 	if err != nil {
 		return nil, Plan{}, fmt.Errorf("sdp: answer: %w", err)
 	}
-	oa, err := usableAudio(offer, "caller's offer")
+	oa, err := usableAudio(offer, "caller's offer", true)
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	callerSRTP, err := callerKeys(oa, caller)
 	if err != nil {
 		return nil, Plan{}, err
 	}
 	if answer == nil || answer.Audio == nil || answer.Audio.Port == 0 {
 		return nil, Plan{}, fmt.Errorf("sdp: answer: callee rejected audio: %w", ErrNoCommonCodec)
 	}
-	aa, err := usableAudio(answer, "callee's answer")
+	aa, err := usableAudio(answer, "callee's answer", true)
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	calleeSRTP, err := calleeKeys(aa, callee)
 	if err != nil {
 		return nil, Plan{}, err
 	}
@@ -56,27 +87,28 @@ func BuildAnswer(offer, answer *Session, o Origin, addr netip.Addr, port int) ([
 		return nil, Plan{}, fmt.Errorf("sdp: callee's answer: %w", err)
 	}
 
-	callee, ok := firstG711(aa.Codecs)
+	calleeCodec, ok := firstG711(aa.Codecs)
 	if !ok {
 		return nil, Plan{}, fmt.Errorf("sdp: answer: callee chose neither PCMU nor PCMA: %w", ErrNoCommonCodec)
 	}
-	caller, ok := Codec{}, false
+	callerCodec, ok := Codec{}, false
 	for _, c := range oa.Codecs {
-		if c.isG711() && sameCodec(c, callee) {
-			caller, ok = c, true
+		if c.isG711() && sameCodec(c, calleeCodec) {
+			callerCodec, ok = c, true
 			break
 		}
 	}
 	if !ok {
-		caller, ok = firstG711(oa.Codecs)
+		callerCodec, ok = firstG711(oa.Codecs)
 	}
 	if !ok {
 		return nil, Plan{}, fmt.Errorf("sdp: answer: caller offered neither PCMU nor PCMA: %w", ErrNoCommonCodec)
 	}
-	caller = g711(caller)
-	callee = g711(callee)
-	plan := Plan{CallerCodec: caller, CalleeCodec: callee, Transcode: !sameCodec(caller, callee)}
-	codecs := []Codec{caller}
+	callerCodec = g711(callerCodec)
+	calleeCodec = g711(calleeCodec)
+	plan := Plan{CallerCodec: callerCodec, CalleeCodec: calleeCodec, Transcode: !sameCodec(callerCodec, calleeCodec),
+		CallerSRTP: callerSRTP, CalleeSRTP: calleeSRTP}
+	codecs := []Codec{callerCodec}
 	if cte, ok := firstDTMF(oa.Codecs); ok {
 		if ete, ok := firstDTMF(aa.Codecs); ok {
 			plan.CallerDTMF, plan.CalleeDTMF = cte.PT, ete.PT
@@ -95,6 +127,9 @@ func BuildAnswer(offer, answer *Session, o Origin, addr netip.Addr, port int) ([
 		Direction: answerDirection(offerDir, answerDir),
 		PTime:     ptimeOr20(aa.PTime),
 		Extra:     keptExtra(aa.Extra),
+	}
+	if callerSRTP != nil {
+		m.Crypto = []string{callerSRTP.Local.Value()}
 	}
 	body, err := marshal(o, m, offer.Streams, offer.AudioIndex)
 	if err != nil {

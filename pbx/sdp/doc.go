@@ -10,10 +10,16 @@
 //
 // Only G.711 (PCMU, PCMA) and RFC 4733 telephone-event are supported; the
 // only transcoding allowed is between PCMU and PCMA, and only when the two
-// legs cannot agree. Only plain RTP profiles (RTP/AVP, RTP/AVPF) are relayed
-// for now; SRTP offers are refused with ErrUnsupportedTransport until the
-// relay terminates SDES per hop (a=crypto values are kept in Media.Crypto for
-// that work, never copied to the other leg: SRTP keys are per hop).
+// legs cannot agree.
+//
+// SRTP is SDES (RFC 4568) only, terminated per hop by the relay: a=crypto
+// lines are parsed into Media.SDES (Media.Secure tells whether an offer has
+// a usable key), never copied to the other leg. BuildOfferWith and
+// BuildAnswerWith write each leg's own profile (RTP/AVP or RTP/SAVP) and
+// hushbox's own keys (Security, AnswerSecurity) and return both legs' keys
+// in the Plan. BuildOffer and BuildAnswer are the plain-RTP forms and refuse
+// SRTP offers with ErrUnsupportedTransport, as do all of them for DTLS-SRTP
+// (UDP/TLS/RTP/SAVPF) and for RTP/SAVP without a usable a=crypto.
 //
 // The parser is written for input from the network: it bounds the body size
 // and the number of streams, rejects control characters (so nothing it keeps

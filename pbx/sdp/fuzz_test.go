@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"hushbox/pbx/srtp"
 )
 
 // seedSamples adds every testdata body to a fuzz corpus.
@@ -140,6 +142,67 @@ func FuzzBuildAnswer(f *testing.F) {
 		}
 		if out.Audio.Codecs[0].PT != plan.CallerCodec.PT {
 			t.Fatalf("answer codec %+v, plan %+v", out.Audio.Codecs[0], plan)
+		}
+	})
+}
+
+// FuzzSecureCall: any offer/answer pair Parse accepts goes through the SRTP
+// path of the B2BUA (AnswerSecurity, BuildOfferWith, BuildAnswerWith)
+// without panic, fails only with sentinels, and an SRTP leg's answer carries
+// exactly hushbox's key.
+func FuzzSecureCall(f *testing.F) {
+	var bodies [][]byte
+	seedSamples(f, func(b []byte) { bodies = append(bodies, b) })
+	for i, o := range bodies {
+		f.Add(o, bodies[(i+3)%len(bodies)])
+	}
+	sentinel := func(t *testing.T, err error) {
+		for _, s := range []error{ErrNoCommonCodec, ErrNoAudio, ErrUnsupportedTransport, ErrMalformed} {
+			if errors.Is(err, s) {
+				return
+			}
+		}
+		t.Fatalf("error %v wraps no sentinel", err)
+	}
+	secB := Security{Profile: ProfileSRTP, Crypto: srtp.DefaultOffer()}
+	f.Fuzz(func(t *testing.T, ob, ab []byte) {
+		offer, err := Parse(ob)
+		if err != nil {
+			return
+		}
+		answer, err := Parse(ab)
+		if err != nil {
+			return
+		}
+		secA, err := AnswerSecurity(offer)
+		if err != nil {
+			sentinel(t, err)
+			return
+		}
+		if _, _, err := BuildOfferWith(offer, NewOrigin(relay4), relay4, 30002, secB); err != nil {
+			sentinel(t, err)
+		}
+		for _, callee := range []Security{secB, {Crypto: secB.Crypto[1:]}, {}} {
+			body, plan, err := BuildAnswerWith(offer, answer, NewOrigin(relay4), relay4, 30000, secA, callee)
+			if err != nil {
+				sentinel(t, err)
+				continue
+			}
+			out, err := Parse(body)
+			if err != nil {
+				t.Fatalf("answer does not parse: %v\n%s", err, body)
+			}
+			if (plan.CallerSRTP != nil) != secA.Secure() {
+				t.Fatalf("caller SRTP %v with answer security %v", plan.CallerSRTP, secA)
+			}
+			if plan.CallerSRTP != nil && (len(out.Audio.SDES) != 1 || !out.Audio.SDES[0].Equal(secA.Crypto[0])) {
+				t.Fatalf("answer keys %v, want hushbox's %v", out.Audio.SDES, secA.Crypto[0])
+			}
+			if plan.CalleeSRTP != nil {
+				if _, ok := srtp.Select(callee.Crypto, plan.CalleeSRTP.Remote); !ok {
+					t.Fatalf("callee keys %v not among those offered", plan.CalleeSRTP)
+				}
+			}
 		}
 	})
 }

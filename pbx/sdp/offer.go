@@ -3,6 +3,7 @@ package sdp
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // BuildOffer builds the offer sent to the callee from the caller's offer in:
@@ -21,14 +22,37 @@ import (
 // ErrNoCommonCodec when the caller offers neither PCMU nor PCMA,
 // ErrUnsupportedTransport for SRTP or other non-plain RTP profiles, ErrNoAudio
 // when there is no audio stream or it is rejected (all three mean SIP 488).
+//
+// BuildOffer is BuildOfferWith without SRTP on either leg: it refuses a
+// caller's RTP/SAVP offer, which only BuildOfferWith and BuildAnswerWith can
+// carry (the answer must hold hushbox's key).
 func BuildOffer(in *Session, o Origin, addr netip.Addr, port int) ([]byte, *Media, error) {
+	if _, err := usableAudio(in, "offer", false); err != nil {
+		return nil, nil, err
+	}
+	return BuildOfferWith(in, o, addr, port, Security{})
+}
+
+// BuildOfferWith is BuildOffer with SRTP: the offer to the callee carries
+// sec (profile and hushbox's a=crypto lines for the callee's leg), and the
+// caller's offer may be SRTP too (RTP/SAVP or RTP/SAVPF with a usable
+// a=crypto, see Media.Secure), whatever sec says: the relay terminates SRTP
+// on each leg. DTLS-SRTP and SRTP offers without usable SDES keys fail with
+// ErrUnsupportedTransport. The caller's a=crypto never reaches the callee.
+//
+// The returned Media has sec's keys in Crypto and SDES.
+func BuildOfferWith(in *Session, o Origin, addr netip.Addr, port int, sec Security) ([]byte, *Media, error) {
 	addr, err := checkLocal(addr, port)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sdp: offer: %w", err)
 	}
-	a, err := usableAudio(in, "offer")
+	a, err := usableAudio(in, "offer", true)
 	if err != nil {
 		return nil, nil, err
+	}
+	profile, crypto, err := offerSecurity(sec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sdp: offer: %w", err)
 	}
 	dir, err := direction(a.Direction)
 	if err != nil {
@@ -39,12 +63,14 @@ func BuildOffer(in *Session, o Origin, addr netip.Addr, port int) ([]byte, *Medi
 		return nil, nil, fmt.Errorf("sdp: offer: caller offers neither PCMU nor PCMA: %w", ErrNoCommonCodec)
 	}
 	m := &Media{
-		Proto:     "RTP/AVP",
+		Proto:     profile,
 		Addr:      addr,
 		Port:      port,
 		Codecs:    codecs,
 		Direction: dir,
 		PTime:     ptimeOr20(a.PTime),
+		Crypto:    crypto,
+		SDES:      slices.Clone(sec.Crypto),
 		Extra:     keptExtra(a.Extra),
 	}
 	body, err := marshal(o, m, in.Streams, in.AudioIndex)
@@ -109,8 +135,9 @@ func freeDynamicPT(used map[uint8]bool) uint8 {
 	return 127
 }
 
-// usableAudio returns the audio stream of s if the relay can carry it.
-func usableAudio(s *Session, what string) (*Media, error) {
+// usableAudio returns the audio stream of s if the relay can carry it:
+// plain RTP, or with allowSRTP also SDES-keyed SRTP.
+func usableAudio(s *Session, what string, allowSRTP bool) (*Media, error) {
 	if s == nil || s.Audio == nil {
 		return nil, fmt.Errorf("sdp: %s: no audio stream: %w", what, ErrNoAudio)
 	}
@@ -118,7 +145,7 @@ func usableAudio(s *Session, what string) (*Media, error) {
 	if a.Port == 0 {
 		return nil, fmt.Errorf("sdp: %s: audio stream rejected (port 0): %w", what, ErrNoAudio)
 	}
-	if !plainRTP(a.Proto) {
+	if !plainRTP(a.Proto) && !(allowSRTP && sdesRTP(a.Proto) && a.Secure()) {
 		return nil, fmt.Errorf("sdp: %s: audio transport %q: %w", what, short(a.Proto), ErrUnsupportedTransport)
 	}
 	return a, nil

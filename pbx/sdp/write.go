@@ -99,6 +99,12 @@ func writeAudio(line func(...string), m *Media) error {
 		ptime = defaultPTime
 	}
 	line("a=ptime:", strconv.Itoa(ptime))
+	for _, c := range m.Crypto {
+		if !isCryptoValue(c) {
+			return fmt.Errorf("sdp: a=crypto: %w", ErrMalformed)
+		}
+		line("a=crypto:", c)
+	}
 	for _, x := range m.Extra {
 		if x == "" || hasControl(x) {
 			return fmt.Errorf("sdp: extra attribute: %w", ErrMalformed)
@@ -125,6 +131,12 @@ func addrType(a netip.Addr) string {
 // isToken reports a non-empty word without spaces or control characters.
 func isToken(s string) bool {
 	return s != "" && !hasControl(s) && !strings.ContainsAny(s, " \t")
+}
+
+// isCryptoValue checks an a=crypto value before writing it: non-empty,
+// one line, no control characters. (Never quoted in errors: it is a key.)
+func isCryptoValue(s string) bool {
+	return s != "" && !hasControl(s)
 }
 
 func allTokens(ss []string) bool {
