@@ -35,6 +35,8 @@ usage:
   hushbox ext add NUM [--name NAME] [--password PW]
                                         add an extension (password generated when omitted)
   hushbox ext list [--json]             list extensions and their registrations
+  hushbox ext set NUM --require-srtp=true|false
+                                        whether the extension's calls must use SRTP (TLS)
   hushbox ext rm NUM                    remove an extension
   hushbox ext passwd NUM [--password PW]
                                         set a new password (generated when omitted)
@@ -197,17 +199,23 @@ func ext(args []string, stdout io.Writer) error {
 	case "add":
 		name := fs.String("name", "", "display name")
 		pw := fs.String("password", "", "password (generated when omitted)")
+		srtpReq := fs.Bool("require-srtp", false, "calls must use SRTP (the phone connects over TLS)")
 		pos, err := parse(fs, args[1:])
 		if err != nil {
 			return err
 		}
 		if len(pos) != 1 {
-			return usageError{"usage: hushbox ext add NUM [--name NAME] [--password PW]"}
+			return usageError{"usage: hushbox ext add NUM [--name NAME] [--password PW] [--require-srtp]"}
 		}
 		return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
 			set, err := a.AddExtension(ctx, pos[0], *name, *pw)
 			if err != nil {
 				return err
+			}
+			if *srtpReq {
+				if err := a.SetRequireSRTP(ctx, pos[0], true); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(stdout, "extension %s added\n", pos[0])
 			if *pw == "" {
@@ -229,11 +237,31 @@ func ext(args []string, stdout io.Writer) error {
 				return json.NewEncoder(stdout).Encode(exts)
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NUMBER\tNAME\tREGISTERED")
+			fmt.Fprintln(tw, "NUMBER\tNAME\tREGISTERED\tSRTP")
 			for _, e := range exts {
-				fmt.Fprintf(tw, "%s\t%s\t%d\n", e.Number, e.Name, e.Registrations)
+				srtp := "optional"
+				if e.RequireSRTP {
+					srtp = "required"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", e.Number, e.Name, e.Registrations, srtp)
 			}
 			return tw.Flush()
+		})
+	case "set":
+		srtpReq := fs.Bool("require-srtp", false, "calls must use SRTP (the phone connects over TLS)")
+		pos, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usageError{"usage: hushbox ext set NUM --require-srtp=true|false"}
+		}
+		return withAdmin(*data, func(ctx context.Context, a control.Admin) error {
+			if err := a.SetRequireSRTP(ctx, pos[0], *srtpReq); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "extension %s: require SRTP %v\n", pos[0], *srtpReq)
+			return nil
 		})
 	case "rm", "remove", "del":
 		pos, err := parse(fs, args[1:])

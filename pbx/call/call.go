@@ -83,6 +83,8 @@ type Call struct {
 	hungup chan struct{}
 	// ringEnd tells the INVITE loop to give up a ringing call (shutdown).
 	ringEnd chan string
+	// secA and secB are the SRTP profile and our keys on each leg.
+	secA, secB sdp.Security
 	// in and out are set on calls that arrive on or leave by a hushbox trunk.
 	in  *trunkIn
 	out *trunkOut
@@ -122,6 +124,16 @@ func (c *Call) applyMedia(offerer *leg, offerMedia, answerMedia *sdp.Media, plan
 		mediaA, mediaB = mediaB, mediaA
 	}
 	c.plan = plan
+	kA, kB := plan.CallerSRTP, plan.CalleeSRTP
+	if offerer != c.a {
+		kA, kB = kB, kA
+	}
+	if err := c.media.A().SetSRTP(kA); err != nil {
+		c.m.log.Error("SRTP on caller leg", "call_id", c.cdr.CallID, "err", err)
+	}
+	if err := c.media.B().SetSRTP(kB); err != nil {
+		c.m.log.Error("SRTP on callee leg", "call_id", c.cdr.CallID, "err", err)
+	}
 	setRemote(c.media.A(), mediaA, &c.remoteA)
 	setRemote(c.media.B(), mediaB, &c.remoteB)
 	if plan.Transcode {

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"hushbox/pbx/registrar"
+	"hushbox/pbx/sdp"
 	"hushbox/pbx/sipmsg"
 	"hushbox/pbx/store"
 )
@@ -28,6 +29,8 @@ type fork struct {
 	final       bool
 	lastRes     *sip.Response
 	tx          sip.ClientTransaction
+	// sec is the media security offered to this phone (SRTP on TLS legs).
+	sec sdp.Security
 	// auth answers a provider's challenge, once.
 	auth      *sipgo.DigestAuth
 	authTried bool

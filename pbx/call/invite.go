@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -15,6 +16,7 @@ import (
 	"hushbox/pbx/scrambler"
 	"hushbox/pbx/sdp"
 	"hushbox/pbx/sipmsg"
+	"hushbox/pbx/srtp"
 	"hushbox/pbx/store"
 )
 
@@ -100,6 +102,13 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
+	secA, err := callerSecurity(req, offer)
+	if err != nil {
+		res := m.cfg.Signer.Response(req, 488, "Not Acceptable Here", nil)
+		res.AppendHeader(sip.NewHeader("Warning", `305 hushbox "unsupported media security"`))
+		_ = tx.Respond(res)
+		return
+	}
 
 	// Dial plan: a local extension, else a trunk by prefix.
 	target := req.Recipient.User
@@ -155,6 +164,27 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	caller, _ := m.cfg.Dir.Extension(user)
+	if caller.RequireSRTP && !secA.Secure() {
+		res := m.cfg.Signer.Response(req, 488, "Not Acceptable Here", nil)
+		res.AppendHeader(sip.NewHeader("Warning", `305 hushbox "this extension must use SRTP over TLS"`))
+		_ = tx.Respond(res)
+		return
+	}
+	// SRTP towards the callee: offered on TLS legs only (elsewhere the key
+	// would cross the network in clear), required when the callee says so.
+	if rt.trunk == nil && callee.RequireSRTP {
+		var tlsOnly []registrar.Binding
+		for _, b := range bindings {
+			if strings.EqualFold(b.Transport, "TLS") {
+				tlsOnly = append(tlsOnly, b)
+			}
+		}
+		if len(tlsOnly) == 0 {
+			respond(480, "Temporarily Unavailable")
+			return
+		}
+		bindings = tlsOnly
+	}
 	if tin != nil {
 		caller = store.Extension{Number: user, Name: tin.trunk.Name}
 	}
@@ -169,7 +199,16 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	originB := sdp.NewOrigin(m.cfg.MediaIP)
+	// One offer for plain legs, one (with our keys) for TLS legs.
+	secTLS := sdp.Security{Profile: sdp.ProfileRTP, Crypto: srtp.DefaultOffer()}
+	if callee.RequireSRTP {
+		secTLS.Profile = sdp.ProfileSRTP
+	}
 	offerB, _, err := sdp.BuildOffer(offerToB, originB, m.cfg.MediaIP, sess.B().Port())
+	var offerTLS []byte
+	if err == nil {
+		offerTLS, _, err = sdp.BuildOfferWith(offerToB, originB, m.cfg.MediaIP, sess.B().Port(), secTLS)
+	}
 	if err != nil {
 		sess.Close()
 		if errors.Is(err, sdp.ErrNoCommonCodec) {
@@ -194,6 +233,7 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		ringEnd: make(chan string, 1),
 		in:      tin,
 		out:     tout,
+		secA:    secA,
 		cdr: store.CDR{CallID: req.CallID().Value(), From: user, FromName: caller.Name, To: target,
 			Start: now, Disposition: "FAILED"},
 	}
@@ -242,7 +282,12 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	m.log.Info("call", "call_id", c.cdr.CallID, "from", user, "to", target, "contacts", len(bindings))
 	events := make(chan forkEvent, 16*len(bindings))
 	for _, b := range bindings {
-		f := newFork(c, b, caller, callee, offerB)
+		body, sec := offerB, sdp.Security{}
+		if strings.EqualFold(b.Transport, "TLS") {
+			body, sec = offerTLS, secTLS
+		}
+		f := newFork(c, b, caller, callee, body)
+		f.sec = sec
 		if rt.trunk != nil && rt.trunk.Kind == store.TrunkSIP {
 			f.asTrunkAccount(rt.trunk, creds)
 		}
@@ -371,7 +416,7 @@ func (m *Manager) earlyMedia(c *Call, req *sip.Request, ev forkEvent) *sip.Respo
 	if err != nil {
 		return nil
 	}
-	body, plan, err := sdp.BuildAnswer(c.offerA, ans, c.originA, m.cfg.MediaIP, c.media.A().Port())
+	body, plan, err := sdp.BuildAnswerWith(c.offerA, ans, c.originA, m.cfg.MediaIP, c.media.A().Port(), c.secA, ev.f.sec)
 	if err != nil {
 		return nil
 	}
@@ -407,7 +452,7 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 		ansToA := ans
 		hook, sas, ansToA, err = c.secureAnswer(ans)
 		if err == nil {
-			body, plan, err = sdp.BuildAnswer(c.offerA, ansToA, c.originA, m.cfg.MediaIP, c.media.A().Port())
+			body, plan, err = sdp.BuildAnswerWith(c.offerA, ansToA, c.originA, m.cfg.MediaIP, c.media.A().Port(), c.secA, f.sec)
 		}
 	}
 	if err != nil {
@@ -419,6 +464,7 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	c.mu.Lock()
 	c.winner = f
 	c.b = f.leg
+	c.secB = f.sec
 	c.applyMedia(c.a, c.offerA.Audio, ans.Audio, plan)
 	if hook != nil {
 		c.media.SetHook(hook)
@@ -543,3 +589,18 @@ func mediaAddr(m *sdp.Media) netip.AddrPort {
 
 var _ = registrar.Binding{}
 var _ = context.Background
+
+// callerSecurity decides the caller leg's media security from its offer:
+// SDES keys are honoured when the offer makes SRTP mandatory or the
+// signalling runs over TLS (over plain SIP a best-effort key is as good as
+// public, so that leg stays RTP). Offers that cannot be served are errors.
+func callerSecurity(req *sip.Request, offer *sdp.Session) (sdp.Security, error) {
+	sec, err := sdp.AnswerSecurity(offer)
+	if err != nil {
+		return sdp.Security{}, err
+	}
+	if offer.Audio != nil && !offer.Audio.Mandatory() && !strings.EqualFold(req.Transport(), "TLS") {
+		sec = sdp.Security{Profile: sec.Profile}
+	}
+	return sec, nil
+}

@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -66,6 +67,21 @@ func (m *Manager) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.mu.Lock()
+	secX, secY := &c.secA, &c.secB
+	if x == c.b {
+		secX, secY = secY, secX
+	}
+	reuse := secX.Crypto
+	c.mu.Unlock()
+	ansSec, err := sdp.AnswerSecurity(offerX, reuse...)
+	if err != nil {
+		respond(488, "Not Acceptable Here")
+		return
+	}
+	if !offerX.Audio.Mandatory() && !strings.EqualFold(req.Transport(), "TLS") {
+		ansSec = sdp.Security{Profile: ansSec.Profile}
+	}
+	c.mu.Lock()
 	portX, portY := c.media.A().Port(), c.media.B().Port()
 	originY := &c.originB
 	originX := &c.originA
@@ -76,7 +92,10 @@ func (m *Manager) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	originY.Next()
 	oy := *originY
 	c.mu.Unlock()
-	offerY, _, err := sdp.BuildOffer(offerX, oy, m.cfg.MediaIP, portY)
+	c.mu.Lock()
+	sy := *secY
+	c.mu.Unlock()
+	offerY, _, err := sdp.BuildOfferWith(offerX, oy, m.cfg.MediaIP, portY, sy)
 	if err != nil {
 		if errors.Is(err, sdp.ErrNoCommonCodec) {
 			respond(488, "Not Acceptable Here")
@@ -149,7 +168,7 @@ wait:
 	originX.Next()
 	ox := *originX
 	c.mu.Unlock()
-	body, plan, err := sdp.BuildAnswer(offerX, ansY, ox, m.cfg.MediaIP, portX)
+	body, plan, err := sdp.BuildAnswerWith(offerX, ansY, ox, m.cfg.MediaIP, portX, ansSec, sy)
 	if err != nil {
 		respond(488, "Not Acceptable Here")
 		return
@@ -158,6 +177,7 @@ wait:
 	if x == c.a {
 		c.offerA = offerX
 	}
+	*secX = ansSec
 	c.applyMedia(x, offerX.Audio, ansY.Audio, plan)
 	c.mu.Unlock()
 	m.log.Info("re-INVITE relayed", "call_id", c.cdr.CallID, "direction", offerX.Audio.Direction)

@@ -18,6 +18,7 @@ type ExtensionInfo struct {
 	Number        string    `json:"number"`
 	Name          string    `json:"name"`
 	Realm         string    `json:"realm"`
+	RequireSRTP   bool      `json:"require_srtp,omitempty"`
 	Registrations int       `json:"registrations"`
 	Created       time.Time `json:"created"`
 }
@@ -46,6 +47,8 @@ type Admin interface {
 	AddExtension(ctx context.Context, number, name, password string) (string, error)
 	Extensions(ctx context.Context) ([]ExtensionInfo, error)
 	RemoveExtension(ctx context.Context, number string) error
+	// SetRequireSRTP sets whether an extension's calls must use SRTP.
+	SetRequireSRTP(ctx context.Context, number string, require bool) error
 	// SetPassword replaces a password (generated when empty) and returns it.
 	SetPassword(ctx context.Context, number, password string) (string, error)
 	CDRs(ctx context.Context, q store.CDRQuery) ([]store.CDR, error)

@@ -107,6 +107,10 @@ func (r *Remote) Extensions(ctx context.Context) ([]ExtensionInfo, error) {
 	return out, err
 }
 
+func (r *Remote) SetRequireSRTP(ctx context.Context, number string, require bool) error {
+	return r.do(ctx, "POST", "/extensions/"+url.PathEscape(number)+"/policy", policyRequest{RequireSRTP: require}, nil)
+}
+
 func (r *Remote) RemoveExtension(ctx context.Context, number string) error {
 	return r.do(ctx, "DELETE", "/extensions/"+url.PathEscape(number), nil, nil)
 }

@@ -66,6 +66,15 @@ func exercise(t *testing.T, a Admin, live bool) {
 	if live && exts[0].Registrations != 1 {
 		t.Fatalf("registrations of 101: %d", exts[0].Registrations)
 	}
+	if err := a.SetRequireSRTP(ctx, "101", true); err != nil {
+		t.Fatal(err)
+	}
+	if exts, _ := a.Extensions(ctx); !exts[0].RequireSRTP || exts[1].RequireSRTP {
+		t.Fatalf("policy not stored: %+v", exts)
+	}
+	if err := a.SetRequireSRTP(ctx, "999", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("policy of a missing extension: %v", err)
+	}
 	if _, err := a.SetPassword(ctx, "102", "tiny"); err == nil {
 		t.Fatal("weak password accepted")
 	}

@@ -64,9 +64,18 @@ func (l *Local) Extensions(context.Context) ([]ExtensionInfo, error) {
 	}
 	out := make([]ExtensionInfo, 0, len(exts))
 	for _, e := range exts {
-		out = append(out, ExtensionInfo{Number: e.Number, Name: e.Name, Realm: e.Realm, Created: e.Created})
+		out = append(out, ExtensionInfo{Number: e.Number, Name: e.Name, Realm: e.Realm, RequireSRTP: e.RequireSRTP, Created: e.Created})
 	}
 	return out, nil
+}
+
+func (l *Local) SetRequireSRTP(_ context.Context, number string, require bool) error {
+	e, err := l.db.Extension(number)
+	if err != nil {
+		return fmt.Errorf("extension %s: %w", number, err)
+	}
+	e.RequireSRTP = require
+	return l.db.PutExtension(e)
 }
 
 func (l *Local) RemoveExtension(_ context.Context, number string) error {

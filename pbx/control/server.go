@@ -82,6 +82,7 @@ func Listen(dir string, local *Local, live Live, log *slog.Logger) (*Server, err
 	mux.HandleFunc("POST /extensions", s.addExtension)
 	mux.HandleFunc("DELETE /extensions/{num}", s.removeExtension)
 	mux.HandleFunc("POST /extensions/{num}/password", s.setPassword)
+	mux.HandleFunc("POST /extensions/{num}/policy", s.setPolicy)
 	mux.HandleFunc("GET /cdrs", s.cdrs)
 	mux.HandleFunc("GET /registrations", s.registrations)
 	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.live.Calls()) })
@@ -277,5 +278,24 @@ func (s *Server) removeTrunk(w http.ResponseWriter, r *http.Request) {
 	}
 	s.live.TrunksChanged()
 	s.log.Info("trunk removed", "trunk", name, "via", "control socket")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type policyRequest struct {
+	RequireSRTP bool `json:"require_srtp"`
+}
+
+func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
+	var req policyRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("bad request: %w", err))
+		return
+	}
+	num := r.PathValue("num")
+	if err := s.local.SetRequireSRTP(r.Context(), num, req.RequireSRTP); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.log.Info("extension policy changed", "ext", num, "require_srtp", req.RequireSRTP, "via", "control socket")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -24,13 +24,16 @@ const MaxNameLen = 64
 // digest.HA1(alg, Number, Realm, password). An empty HA1 means that
 // algorithm cannot authenticate (digest.Credentials.Verify refuses it).
 type Extension struct {
-	Number    string    `json:"number"`
-	Name      string    `json:"name"`
-	Realm     string    `json:"realm"`
-	HA1MD5    string    `json:"ha1_md5,omitempty"`
-	HA1SHA256 string    `json:"ha1_sha256,omitempty"`
-	Created   time.Time `json:"created"`
-	Updated   time.Time `json:"updated"`
+	// RequireSRTP: calls of this extension must use SRTP (SDES over TLS);
+	// offers without it are refused with 488.
+	RequireSRTP bool      `json:"require_srtp,omitempty"`
+	Number      string    `json:"number"`
+	Name        string    `json:"name"`
+	Realm       string    `json:"realm"`
+	HA1MD5      string    `json:"ha1_md5,omitempty"`
+	HA1SHA256   string    `json:"ha1_sha256,omitempty"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
 }
 
 // HA1 returns the stored HA1 for a digest algorithm (MD5 when alg is
