@@ -123,7 +123,11 @@ func (f *fork) run(events chan<- forkEvent) {
 			if (res.StatusCode == 401 || res.StatusCode == 407) && f.auth != nil && !f.authTried {
 				f.authTried = true
 				tx.Terminate()
-				ntx, err := m.cfg.Client.TransactionDigestAuth(ctx, f.invite, res, *f.auth)
+				var ntx sip.ClientTransaction
+				err := sipmsg.AnswerChallenge(f.invite, res, f.auth.Username, f.auth.Password)
+				if err == nil {
+					ntx, err = m.cfg.Client.TransactionRequest(ctx, f.invite, sipgo.ClientRequestAddVia)
+				}
 				if err != nil {
 					f.setFinal()
 					events <- forkEvent{f: f, err: err}

@@ -86,7 +86,9 @@ func trunkBinding(t *store.Trunk, number string) registrar.Binding {
 	host, port, _ := net.SplitHostPort(t.Address)
 	p, _ := strconv.Atoi(port)
 	u := sip.Uri{Scheme: "sip", User: number, Host: host, Port: p, UriParams: sip.NewParams()}
-	u.UriParams.Add("transport", t.Transport)
+	if t.Transport != "udp" {
+		u.UriParams.Add("transport", t.Transport)
+	}
 	return registrar.Binding{Contact: u, Source: t.Address, Transport: strings.ToUpper(t.Transport)}
 }
 

@@ -190,7 +190,10 @@ func (r *Registrations) register(ctx context.Context, t store.Trunk, expires int
 		if err != nil {
 			return 0, err
 		}
-		res, err = r.client.DoDigestAuth(cctx, req, res, sipgo.DigestAuth{Username: user, Password: pw})
+		if err := sipmsg.AnswerChallenge(req, res, user, pw); err != nil {
+			return 0, err
+		}
+		res, err = r.client.Do(cctx, req, sipgo.ClientRequestAddVia)
 		if err != nil {
 			return 0, err
 		}
