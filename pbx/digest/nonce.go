@@ -85,6 +85,16 @@ func (n *Nonces) Check(nonce string, now time.Time) (ok bool, stale bool) {
 	return true, false
 }
 
+// Issued returns when a nonce was minted. It does not authenticate the
+// nonce: call it after Check said ok.
+func Issued(nonce string) (time.Time, bool) {
+	var raw [nonceRawLen]byte
+	if m, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil || m != nonceRawLen {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(raw[:nonceTSLen]))), true
+}
+
 // mac returns the truncated HMAC-SHA256 of msg.
 func (n *Nonces) mac(msg []byte) []byte {
 	h := hmac.New(sha256.New, n.key)

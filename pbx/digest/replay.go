@@ -20,14 +20,23 @@ const DefaultReplayEntries = 1 << 16
 //
 // Memory is bounded: an entry is dropped ttl after its nonce was first
 // accepted (by then the nonce itself has expired and Nonces.Check refuses
-// it), and at most max entries are kept. When the table is full, nonces it
-// does not already hold are refused (fail closed) until entries expire.
-// Accept is only called after Credentials.Verify succeeded, so only holders
-// of valid credentials can fill the table. Safe for concurrent use.
+// it), and at most max entries are kept. When the table is full the oldest
+// entry is forgotten and every nonce issued before its first use is refused
+// from then on (see floor): no forgotten nonce can be replayed, and a flood
+// of valid logins cannot lock phones out, since fresh nonces always pass.
+// Accept is only called after Credentials.Verify succeeded, with a nonce
+// Nonces.Check accepted (its issue time is read from it). Safe for
+// concurrent use.
 type Replay struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	max     int
+	// floor: when the table is full the oldest entry is forgotten, and
+	// from then on every nonce issued before that entry's first use is
+	// refused (stale) unless remembered. A forgotten nonce can therefore
+	// never be replayed, and a flood of valid logins cannot lock anyone
+	// out: fresh nonces are always accepted.
+	floor   time.Time
 	highest map[string]uint64
 	queue   []replayEntry // insertion order == expiry order
 	head    int
@@ -36,6 +45,7 @@ type Replay struct {
 type replayEntry struct {
 	nonce   string
 	expires time.Time
+	used    time.Time // first authenticated use
 }
 
 // NewReplay returns a replay guard for nonces valid for ttl (use the same ttl
@@ -61,11 +71,27 @@ func (r *Replay) Accept(nonce string, nc uint64, now time.Time) bool {
 		r.highest[nonce] = nc
 		return true
 	}
-	if len(r.highest) >= r.max {
+	issued, ok := Issued(nonce)
+	if !ok {
 		return false
 	}
+	if !r.floor.IsZero() && !issued.After(r.floor) {
+		return false
+	}
+	for len(r.highest) >= r.max && r.head < len(r.queue) {
+		old := r.queue[r.head]
+		delete(r.highest, old.nonce)
+		r.queue[r.head] = replayEntry{}
+		r.head++
+		if old.used.After(r.floor) {
+			r.floor = old.used
+		}
+		if !issued.After(r.floor) {
+			return false
+		}
+	}
 	r.highest[nonce] = nc
-	r.queue = append(r.queue, replayEntry{nonce: nonce, expires: now.Add(r.ttl)})
+	r.queue = append(r.queue, replayEntry{nonce: nonce, expires: now.Add(r.ttl), used: now})
 	return true
 }
 
