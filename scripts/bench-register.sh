@@ -5,20 +5,23 @@
 # (pbx/interop/testdata/register.xml: REGISTER, 401, REGISTER with MD5
 # credentials, 200).
 #
-# Before each ramp both servers must prove they authenticate: the right
-# password registers (register.xml) and a wrong one is refused
-# (register_wrong.xml: 401 then 401/403). A server that fails this check
-# aborts the benchmark.
+# Each run starts both servers side by side (the idle one costs nothing)
+# and first makes both prove that they authenticate: the right password
+# registers (register.xml) and a wrong one is refused (register_wrong.xml:
+# 401, then 401 or 403). A server that fails this check aborts the
+# benchmark.
 #
 # The ramp: for each rate of RATES (registrations per second) one sipp run
-# of STEP seconds (RATE*STEP registrations, bounded by sipp's -timeout). A
-# step HOLDS the rate when sipp reports zero failed calls (and exits 0) AND
-# the achieved rate, successful registrations over sipp's own start-to-end
-# time (the tail of the last calls included), is at least 95% of the
-# target. A step that does not hold is tried once more (RETRIES) after a
-# pause, so one hiccup does not end a ramp; the first step that still does
-# not hold ends the ramp. The whole thing is repeated RUNS times (the order
-# of the two servers alternates between runs).
+# of STEP seconds (RATE*STEP registrations, bounded by sipp's -timeout)
+# against each server, one after the other, so both meet the same machine
+# conditions. A step HOLDS the rate when sipp reports zero failed calls
+# (and exits 0) AND the achieved rate, successful registrations over sipp's
+# own start-to-end time (the tail of the last calls included), is at least
+# 95% of the target. A step that does not hold is tried once more (RETRIES)
+# after a pause, so one hiccup does not end a ramp; a server leaves the
+# ramp at its first rate that still does not hold. The whole thing is
+# repeated RUNS times (the order of the two servers alternates between
+# runs); BUDGET bounds the total time.
 #
 # Output: one "step ..." line per sipp run, then per run the highest rate
 # each server holds and "run N: ratio register_vs_kamailio R", hushbox's
@@ -31,17 +34,21 @@
 #
 # Environment: HUSHBOX (binary, default bin/hushbox), RATES, STEP (seconds),
 # RUNS, RETRIES, BUDGET (seconds for all ramps: past it no new step starts),
-# OUT (work folder, default a temp dir). Needs sipp, kamailio and python3.
+# NICE (command prefix for sipp and both servers, e.g. "nice -n -10"), OUT
+# (work folder, default a temp dir). Needs sipp, kamailio and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
 HUSHBOX="${HUSHBOX:-$ROOT/bin/hushbox}"
-RATES="${RATES:-1000 2000 3000 4000 5000 6000 7000 8000}"
-STEP="${STEP:-4}"
+RATES="${RATES:-1000 2000 3000 3500 4000 5000 6000 7000 8000 10000 12000}"
+STEP="${STEP:-3}"
 RUNS="${RUNS:-3}"
 RETRIES="${RETRIES:-1}"
-BUDGET="${BUDGET:-480}"
+BUDGET="${BUDGET:-540}"
+# NICE: optional command prefix for sipp and both servers, e.g. "nice -n -10"
+# on a machine shared with other work (same for both servers).
+NICE="${NICE:-}"
 SCEN="$ROOT/pbx/interop/testdata/register.xml"
 SCEN_WRONG="$ROOT/pbx/interop/testdata/register_wrong.xml"
 USER_NAME=9001
@@ -118,11 +125,11 @@ auth_check() {
 	local name=$1 port=$2 dir="$OUT/$1-auth-$RUN"
 	mkdir -p "$dir"
 	(cd "$dir" && timeout 30 sipp -sf "$SCEN" -i 127.0.0.1 -p "$(free_port)" -nostdin -m 1 \
-		-s "$USER_NAME" -au "$USER_NAME" -ap "$PASSWORD" -timeout 10s -timeout_error \
+		-s "$USER_NAME" -au "$USER_NAME" -ap "$PASSWORD" -timeout 10s -timeout_error -trace_msg \
 		127.0.0.1:"$port" >right.out 2>&1) ||
 		{ echo "bench-register: $name does not accept the right password (see $dir)" >&2; return 1; }
 	(cd "$dir" && timeout 30 sipp -sf "$SCEN_WRONG" -i 127.0.0.1 -p "$(free_port)" -nostdin -m 1 \
-		-s "$USER_NAME" -au "$USER_NAME" -ap "wrong-$PASSWORD" -timeout 10s -timeout_error \
+		-s "$USER_NAME" -au "$USER_NAME" -ap "wrong-$PASSWORD" -timeout 10s -timeout_error -trace_msg \
 		127.0.0.1:"$port" >wrong.out 2>&1) ||
 		{ echo "bench-register: $name does not refuse a wrong password (see $dir)" >&2; return 1; }
 	echo "  $name: right password 200, wrong password refused" >&2
@@ -134,7 +141,11 @@ step() {
 	local name=$1 port=$2 rate=$3 try=$4 calls=$(( $3 * STEP ))
 	local dir="$OUT/run$RUN-$name-$rate-$try" rc=0
 	mkdir -p "$dir"
-	(cd "$dir" && sipp -sf "$SCEN" -i 127.0.0.1 -p "$(free_port)" -nostdin \
+	# One sipp port per server and run: every step re-registers the same
+	# contact, so each server holds one binding, as for one busy phone.
+	local lport=$HB_SIPP_PORT
+	[ "$name" = hushbox ] || lport=$KAM_SIPP_PORT
+	(cd "$dir" && $NICE sipp -sf "$SCEN" -i 127.0.0.1 -p "$lport" -nostdin \
 		-s "$USER_NAME" -au "$USER_NAME" -ap "$PASSWORD" \
 		-r "$rate" -m "$calls" -l $(( rate * 2 + 100 )) \
 		-timeout $(( STEP * 3 + 10 ))s -timeout_error \
@@ -149,72 +160,100 @@ step() {
 	[ "$verdict" = ok ]
 }
 
-# ramp NAME PORT: sets BEST to the highest rate of RATES that holds.
-ramp() {
-	local name=$1 port=$2 r try held
-	BEST=0
-	for r in $RATES; do
-		held=no
-		for try in $(seq 0 "$RETRIES"); do
-			if over_budget; then
-				echo "  $name: time budget of ${BUDGET}s spent, ramp stopped before $r/s" >&2
-				return 0
-			fi
-			if step "$name" "$port" "$r" "$try"; then held=yes; break; fi
-			sleep 2 # let retransmissions and queues drain before a retry
-		done
-		[ "$held" = yes ] || return 0
-		BEST=$r
-		sleep 1
-	done
-}
-
-# bench_hushbox: fresh daemon, auth check, ramp; sets HB_BEST and HB_HWM_KB.
-bench_hushbox() {
-	local port data="$OUT/hushbox-data-$RUN" pid
-	port=$(free_port)
+# start_hushbox: fresh daemon with the bench user; sets HB_PORT, HB_PID.
+start_hushbox() {
+	local data="$OUT/hushbox-data-$RUN-$RANDOM"
+	HB_PORT=$(free_port)
 	mkdir -p "$data"
-	"$HUSHBOX" serve --data "$data" --sip 127.0.0.1:"$port" --sip-tls "" \
+	rm -f "$OUT/hushbox-$RUN.log"
+	$NICE "$HUSHBOX" serve --data "$data" --sip 127.0.0.1:"$HB_PORT" --sip-tls "" \
 		--rtp-ports 40000-40099 --realm "$REALM" --digest MD5 --log-level error \
 		--media-ip 127.0.0.1 >"$OUT/hushbox-$RUN.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	wait_log "$OUT/hushbox-$RUN.log" "hushbox: ready" "$pid" ||
+	HB_PID=$!
+	pids+=("$HB_PID")
+	wait_log "$OUT/hushbox-$RUN.log" "hushbox: ready" "$HB_PID" ||
 		{ echo "hushbox did not start:" >&2; cat "$OUT/hushbox-$RUN.log" >&2; exit 1; }
 	# Added through the running daemon, so the digest realm is --realm's.
 	"$HUSHBOX" ext add "$USER_NAME" --password "$PASSWORD" --data "$data" >/dev/null
-	auth_check hushbox "$port" || exit 1
-	ramp hushbox "$port"
-	HB_BEST=$BEST
-	HB_HWM_KB=$(awk '/^VmHWM:/ { print $2 }' /proc/"$pid"/status)
-	kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-# bench_kamailio: fresh Kamailio (same user, password and realm, usrloc in
-# memory, one UDP worker per core), auth check, ramp; sets KAM_BEST.
-bench_kamailio() {
-	local port modules pid run="$OUT/kamailio-run-$RUN"
-	port=$(free_port)
+# start_kamailio: fresh Kamailio (same user, password and realm, usrloc in
+# memory, one UDP worker per core); sets KAM_PORT, KAM_PID.
+start_kamailio() {
+	local modules run="$OUT/kamailio-run-$RUN-$RANDOM"
+	KAM_PORT=$(free_port)
 	modules=$(dirname "$(find /usr/lib -path '*kamailio/modules/registrar.so' 2>/dev/null | head -1)")
 	sed -e "s/BENCH_USER/$USER_NAME/; s/BENCH_PASSWORD/$PASSWORD/; s/BENCH_REALM/$REALM/g" \
 		"$ROOT/scripts/bench/kamailio.cfg" >"$OUT/kamailio.cfg"
 	mkdir -p "$run"
-	kamailio -f "$OUT/kamailio.cfg" -L "$modules" -l udp:127.0.0.1:"$port" \
+	rm -f "$OUT/kamailio-$RUN.log"
+	$NICE kamailio -f "$OUT/kamailio.cfg" -L "$modules" -l udp:127.0.0.1:"$KAM_PORT" \
 		-n "$(nproc)" -DD -E -Y "$run" -m 128 -M 16 >"$OUT/kamailio-$RUN.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	wait_log "$OUT/kamailio-$RUN.log" "^Aliases:" "$pid" && sleep 0.5 && kill -0 "$pid" ||
+	KAM_PID=$!
+	pids+=("$KAM_PID")
+	wait_log "$OUT/kamailio-$RUN.log" "^Aliases:" "$KAM_PID" && sleep 0.5 && kill -0 "$KAM_PID" ||
 		{ echo "kamailio did not start:" >&2; cat "$OUT/kamailio-$RUN.log" >&2; exit 1; }
-	auth_check kamailio "$port" || exit 1
-	ramp kamailio "$port"
-	KAM_BEST=$BEST
-	kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+# hold NAME PORT RATE: status 0 when the rate holds within 1+RETRIES tries
+# (a pause before a retry lets retransmissions and queues drain).
+hold() {
+	local try
+	for try in $(seq 0 "$RETRIES"); do
+		step "$1" "$2" "$3" "$try" && return 0
+		sleep 2
+	done
+	return 1
+}
+
+# run_once: one ramp. For every rate both servers are started afresh side by
+# side (the idle one costs nothing), then the rate is offered to each, one
+# after the other (the order alternates between runs), so both meet the
+# same machine conditions. Fresh servers per rate keep the steps
+# independent: hushbox refuses every new nonce once 65536 nonces have
+# authenticated within its 5-minute nonce lifetime (its replay table fails
+# closed), which a ramp run against one daemon reaches after a few steps.
+# The first start of each run checks that both really authenticate. A
+# server leaves the ramp at its first rate that does not hold. Sets
+# HB_BEST, KAM_BEST and HB_HWM_KB (the largest VmHWM over the run's
+# hushbox daemons).
+run_once() {
+	local order="hushbox kamailio" hb_on=1 kam_on=1 r name first=1 hwm
+	[ $(( RUN % 2 )) -eq 1 ] || order="kamailio hushbox"
+	HB_BEST=0 KAM_BEST=0 HB_HWM_KB=0
+	for r in $RATES; do
+		[ "$hb_on$kam_on" != 00 ] || break
+		if over_budget; then
+			echo "  run $RUN: time budget of ${BUDGET}s spent, ramp stopped before $r/s" >&2
+			break
+		fi
+		start_hushbox
+		start_kamailio
+		HB_SIPP_PORT=$(free_port)
+		KAM_SIPP_PORT=$(free_port)
+		if [ "$first" = 1 ]; then
+			auth_check hushbox "$HB_PORT" || exit 1
+			auth_check kamailio "$KAM_PORT" || exit 1
+			first=0
+		fi
+		for name in $order; do
+			if [ "$name" = hushbox ] && [ "$hb_on" = 1 ]; then
+				if hold hushbox "$HB_PORT" "$r"; then HB_BEST=$r; else hb_on=0; fi
+			elif [ "$name" = kamailio ] && [ "$kam_on" = 1 ]; then
+				if hold kamailio "$KAM_PORT" "$r"; then KAM_BEST=$r; else kam_on=0; fi
+			fi
+		done
+		hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/"$HB_PID"/status)
+		[ "$hwm" -le "$HB_HWM_KB" ] || HB_HWM_KB=$hwm
+		kill "$HB_PID" "$KAM_PID"
+		wait "$HB_PID" "$KAM_PID" 2>/dev/null || true
+	done
 }
 
 echo "bench-register: work folder $OUT; $RUNS runs, steps of ${STEP}s at $RATES registrations/s" >&2
 HB_ALL=() KAM_ALL=() HWM_ALL=()
 for RUN in $(seq 1 "$RUNS"); do
-	if [ $(( RUN % 2 )) -eq 1 ]; then bench_hushbox; bench_kamailio; else bench_kamailio; bench_hushbox; fi
+	run_once
 	HB_ALL+=("$HB_BEST") KAM_ALL+=("$KAM_BEST") HWM_ALL+=("$HB_HWM_KB")
 	echo "run $RUN: register_max_rate hushbox ${HB_BEST}/s kamailio ${KAM_BEST}/s hushbox_peak_rss_kb $HB_HWM_KB"
 	awk -v r="$RUN" -v h="$HB_BEST" -v k="$KAM_BEST" 'BEGIN { if (k > 0) printf "run %d: ratio register_vs_kamailio %.2f\n", r, h / k; else printf "run %d: ratio register_vs_kamailio n/a\n", r }'

@@ -116,3 +116,29 @@ func FuzzParseDigestChallenge(f *testing.F) {
 		}
 	})
 }
+
+func TestParseRegistrations(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		ext     string
+		want    []string
+		wantErr bool
+	}{
+		{"two phones", `[{"extension":"101","transport":"TLS"},{"extension":"102","transport":"TCP"},{"extension":"101","transport":"UDP"}]`,
+			"101", []string{"TLS", "UDP"}, false},
+		{"none registered", "null\n", "101", nil, false},
+		{"empty output", "", "101", nil, false},
+		{"not json", "extension 101", "", nil, true},
+	}
+	for _, tc := range tests {
+		regs, err := parseRegistrations(tc.in)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: err %v, wantErr %v", tc.name, err, tc.wantErr)
+			continue
+		}
+		if got := regs.transports(tc.ext); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: transports(%s) = %v, want %v", tc.name, tc.ext, got, tc.want)
+		}
+	}
+}
