@@ -115,6 +115,7 @@ func (db *DB) AddExtension(e Extension) error {
 		e.Created, e.Updated = now, now
 		return putJSON(b, []byte(e.Number), e)
 	})
+	db.exts.drop(e.Number)
 	if err != nil {
 		return fmt.Errorf("store: add extension %s: %w", e.Number, err)
 	}
@@ -140,6 +141,7 @@ func (db *DB) PutExtension(e Extension) error {
 		}
 		return putJSON(b, []byte(e.Number), e)
 	})
+	db.exts.drop(e.Number)
 	if err != nil {
 		return fmt.Errorf("store: put extension %s: %w", e.Number, err)
 	}
@@ -148,6 +150,10 @@ func (db *DB) PutExtension(e Extension) error {
 
 // Extension returns one extension; ErrNotFound when there is none.
 func (db *DB) Extension(num string) (Extension, error) {
+	if e, ok := db.exts.get(num); ok {
+		return e, nil
+	}
+	gen := db.exts.generation()
 	var e Extension
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketExtensions).Get([]byte(num))
@@ -159,6 +165,7 @@ func (db *DB) Extension(num string) (Extension, error) {
 	if err != nil {
 		return Extension{}, fmt.Errorf("store: extension %q: %w", num, err)
 	}
+	db.exts.put(e, gen)
 	return e, nil
 }
 
@@ -199,6 +206,7 @@ func (db *DB) DeleteExtension(num string) error {
 		}
 		return b.Delete([]byte(num))
 	})
+	db.exts.drop(num)
 	if err != nil {
 		return fmt.Errorf("store: delete extension %q: %w", num, err)
 	}

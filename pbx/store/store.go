@@ -51,6 +51,7 @@ type DB struct {
 	bolt *bolt.DB
 	path string
 	now  func() time.Time
+	exts extCache
 }
 
 // Option configures Open.
