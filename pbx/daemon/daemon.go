@@ -112,9 +112,13 @@ func Run(ctx context.Context, cfg Config) error {
 	sipLog := log.With("component", "sipgo")
 	// Folded header lines (RFC 3261 7.3.1) are joined before parsing: the
 	// parser does not handle them in every header.
+	var fast *fastRegister // set before the listeners start
 	unfold := func(p sip.TransportReadProps, data []byte) ([]byte, error) {
 		if p.Transport == "UDP" || p.Transport == "udp" {
-			return sipmsg.Normalize(data), nil
+			data = sipmsg.Normalize(data)
+			if fast != nil && fast.handle(data, p.RemoteAddr) {
+				return nil, nil // answered
+			}
 		}
 		return data, nil
 	}
@@ -230,6 +234,8 @@ func Run(ctx context.Context, cfg Config) error {
 		res.AppendHeader(sip.NewHeader("Allow", sipmsg.Allow))
 		_ = tx.Respond(res)
 	}))
+
+	fast = &fastRegister{reg: reg, signer: signer, conn: udpConn, log: log.With("component", "registrar")}
 
 	var wg sync.WaitGroup
 	serve := func(name string, f func() error) {
