@@ -116,8 +116,8 @@ func Run(ctx context.Context, cfg Config) error {
 	unfold := func(p sip.TransportReadProps, data []byte) ([]byte, error) {
 		if p.Transport == "UDP" || p.Transport == "udp" {
 			data = sipmsg.Normalize(data)
-			if fast != nil && fast.handle(data, p.RemoteAddr) {
-				return nil, nil // answered
+			if fast != nil && fast.offer(data, p.RemoteAddr) {
+				return nil, nil // queued for the REGISTER workers
 			}
 		}
 		return data, nil
@@ -235,7 +235,11 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = tx.Respond(res)
 	}))
 
-	fast = &fastRegister{reg: reg, signer: signer, conn: udpConn, log: log.With("component", "registrar")}
+	fast = newFastRegister(reg, signer, udpConn, log.With("component", "registrar"))
+	fastCtx, stopFast := context.WithCancel(context.Background())
+	var fastWG sync.WaitGroup
+	fast.run(fastCtx, &fastWG)
+	defer func() { stopFast(); fastWG.Wait() }()
 
 	var wg sync.WaitGroup
 	serve := func(name string, f func() error) {

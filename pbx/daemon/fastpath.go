@@ -2,8 +2,12 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -16,21 +20,72 @@ import (
 // answer of the registrar is stateless, so the goroutine and server
 // transaction the stack would create per request (most of a REGISTER's
 // cost under load) buy nothing. Everything else goes the normal way.
+//
+// The read loop only queues the datagram; a few workers (one per CPU) parse
+// and answer, so registrations use every core without a goroutine per
+// request. When the queue is full the datagram is dropped: the phone
+// retransmits, and an overloaded box sheds REGISTERs before anything else.
 type fastRegister struct {
 	reg    *registrar.Registrar
 	signer sipmsg.Signer
 	conn   net.PacketConn
 	log    *slog.Logger
+	queue  chan datagram
+	// Dropped counts REGISTERs shed because the queue was full.
+	Dropped atomic.Uint64
+}
+
+type datagram struct {
+	data []byte
+	from net.Addr
+}
+
+// queueLen bounds the REGISTERs waiting for a worker (about 1.5 MiB).
+const queueLen = 1024
+
+func newFastRegister(reg *registrar.Registrar, signer sipmsg.Signer, conn net.PacketConn, log *slog.Logger) *fastRegister {
+	return &fastRegister{reg: reg, signer: signer, conn: conn, log: log, queue: make(chan datagram, queueLen)}
+}
+
+// run starts the workers; they stop when ctx ends.
+func (f *fastRegister) run(ctx context.Context, wg *sync.WaitGroup) {
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case d := <-f.queue:
+					if !f.answer(d.data, d.from) {
+						f.log.Debug("REGISTER not parseable", "src", d.from)
+					}
+				}
+			}
+		}()
+	}
+}
+
+// offer queues data if it is a REGISTER and reports whether it took it.
+// data is the read loop's buffer: it is copied.
+func (f *fastRegister) offer(data []byte, raddr net.Addr) bool {
+	if !bytes.HasPrefix(data, registerPrefix) {
+		return false
+	}
+	select {
+	case f.queue <- datagram{data: bytes.Clone(data), from: raddr}:
+	default:
+		f.Dropped.Add(1)
+	}
+	return true
 }
 
 var registerPrefix = []byte("REGISTER ")
 
-// handle answers data if it is a REGISTER and reports whether it did.
-// Unparseable messages are left to the stack, which answers 400.
-func (f *fastRegister) handle(data []byte, raddr net.Addr) (done bool) {
-	if !bytes.HasPrefix(data, registerPrefix) {
-		return false
-	}
+// answer answers one REGISTER; false when it does not parse (garbage gets
+// silence, as RFC 3261 allows for messages too broken to answer).
+func (f *fastRegister) answer(data []byte, raddr net.Addr) (done bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			f.log.Error("REGISTER fast path panic", "src", raddr, "panic", r)
