@@ -144,6 +144,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.MediaTimeout, "media-timeout", 60*time.Second, "end a call when no RTP arrives for this long")
 	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 60*time.Second, "give up an unanswered call after this long")
 	fs.StringVar(&cfg.UserAgent, "user-agent", buildinfo.UserAgent(), "Server/User-Agent header value (empty sends none)")
+	fs.StringVar(&cfg.WebAddr, "web", ":8443", "web page (HTTPS) listen address (empty disables)")
+	fs.StringVar(&cfg.WebHTTPAddr, "web-http", "", "plain HTTP address that only redirects to the web page (e.g. :80)")
 	fs.StringVar(&cfg.Digest, "digest", "SHA-256,MD5", "digest algorithms to challenge with, most preferred first (phones that only read the first challenge need MD5 first)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")

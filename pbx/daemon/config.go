@@ -29,6 +29,10 @@ type Config struct {
 	MediaTimeout time.Duration
 	RingTimeout  time.Duration
 	UserAgent    string // Server/User-Agent header; empty sends none
+	// WebAddr serves the web page over HTTPS (empty disables it);
+	// WebHTTPAddr, when set, only redirects plain HTTP to it.
+	WebAddr     string
+	WebHTTPAddr string
 	// Digest is the comma-separated challenge order, e.g. "SHA-256,MD5".
 	Digest string
 	Log    *slog.Logger

@@ -20,6 +20,7 @@ import (
 
 	"hushbox/crypto/keys"
 	"hushbox/pbx/auth"
+	"hushbox/pbx/buildinfo"
 	"hushbox/pbx/call"
 	"hushbox/pbx/control"
 	"hushbox/pbx/identity"
@@ -29,6 +30,7 @@ import (
 	"hushbox/pbx/store"
 	"hushbox/pbx/tlscert"
 	"hushbox/pbx/upstream"
+	"hushbox/pbx/web"
 )
 
 // Run serves until ctx ends, then shuts down cleanly: calls get BYE (or
@@ -270,11 +272,59 @@ func Run(ctx context.Context, cfg Config) error {
 		ups.Sync(ts)
 	}
 	syncTrunks()
-	ctl, err := control.Listen(cfg.DataDir, control.NewLocal(db), liveView{loc: loc, calls: calls, id: id.Public(), ups: ups, sync: syncTrunks}, log.With("component", "control"))
+	live := liveView{loc: loc, calls: calls, id: id.Public(), ups: ups, sync: syncTrunks}
+	ctl, err := control.Listen(cfg.DataDir, control.NewLocal(db), live, log.With("component", "control"))
 	if err != nil {
 		return err
 	}
 	defer ctl.Close()
+
+	var webLn net.Listener
+	var webSrv *web.Server
+	var webToken, webFP string
+	if cfg.WebAddr != "" {
+		need, err := web.NeedsSetup(db)
+		if err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
+		if need {
+			if webToken, err = web.NewSetupToken(); err != nil {
+				return fmt.Errorf("web: %w", err)
+			}
+		}
+		cert, fp, err := tlscert.Ensure(cfg.DataDir, "web", []string{adv.String(), "hushbox.local"})
+		if err != nil {
+			return fmt.Errorf("web certificate: %w", err)
+		}
+		webFP = fp
+		webSrv, err = web.New(web.Config{Admin: web.NewLiveAdmin(control.NewLocal(db), live), Store: db,
+			Version: buildinfo.Version, Log: log.With("component", "web"), SetupToken: webToken,
+			Certificate: cert, Fingerprint: fp, Started: time.Now(),
+			SIP: web.SIPAccess{Server: adv.String(), Port: ports["udp"], Transport: "udp", Realm: cfg.Realm}})
+		if err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
+		if webLn, err = net.Listen("tcp", cfg.WebAddr); err != nil {
+			return fmt.Errorf("web %s: %w", cfg.WebAddr, err)
+		}
+		defer webLn.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := webSrv.Serve(ctx, webLn); err != nil && ctx.Err() == nil {
+				log.Error("web page stopped", "err", err)
+			}
+		}()
+		if cfg.WebHTTPAddr != "" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := webSrv.ListenAndServeRedirect(ctx, cfg.WebHTTPAddr, webLn.Addr().(*net.TCPAddr).Port); err != nil && ctx.Err() == nil {
+					log.Error("web redirect stopped", "err", err)
+				}
+			}()
+		}
+	}
 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
@@ -300,6 +350,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	fmt.Fprintf(out, "hushbox: media on %s ports %d-%d\n", host, lo, hi)
 	fmt.Fprintf(out, "hushbox: identity %s (fingerprint %s)\n", id.Public(), id.Public().Fingerprint())
+	if webLn != nil {
+		fmt.Fprintf(out, "hushbox: web page on https://%s/ (certificate SHA-256 %s)\n",
+			net.JoinHostPort(host, strconv.Itoa(webLn.Addr().(*net.TCPAddr).Port)), webFP)
+		if webToken != "" {
+			fmt.Fprintf(out, "hushbox: first start: open the web page and enter the setup token %s\n", webToken)
+		}
+	}
 	fmt.Fprintf(out, "hushbox: data in %s\n", cfg.DataDir)
 	if exts, err := db.Extensions(); err == nil && len(exts) == 0 {
 		fmt.Fprintf(out, "hushbox: no extensions yet; add one with: hushbox ext add 101 --name Alice --data %s\n", cfg.DataDir)

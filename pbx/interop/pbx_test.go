@@ -98,6 +98,7 @@ func startPBX(t testing.TB, extra ...string) *pbx {
 		"--media-timeout", "60s",
 		"--media-ip", p.host,
 		"--user-agent", "hushbox/interop",
+		"--web", "127.0.0.1:0",
 	}
 	args = append(args, extra...)
 	p.cmd = exec.Command(hushboxBin, args...)

@@ -1,0 +1,57 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// metrics serves Prometheus text format to a scraper holding the bearer
+// token shown on the settings page (store secret web.metrics_token). No
+// session is involved and nothing else is accepted.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	want, err := s.metricsToken()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || !tokensEqual(strings.TrimSpace(got), want) {
+		s.log.Debug("web: metrics refused", "src", clientIP(r))
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hushbox metrics"`)
+		http.Error(w, "metrics need the bearer token from the settings page", http.StatusUnauthorized)
+		return
+	}
+	st := s.status(r.Context())
+	var scrambled, dropped uint64
+	for _, c := range st.Calls {
+		scrambled += c.ScrambledFrames
+		dropped += c.DroppedFrames
+	}
+	var b bytes.Buffer
+	metric := func(name, kind, help string, v any) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %v\n", name, help, name, kind, name, v)
+	}
+	fmt.Fprintf(&b, "# HELP hushbox_build_info The running version.\n# TYPE hushbox_build_info gauge\nhushbox_build_info{version=\"%s\"} 1\n", labelValue(s.cfg.Version))
+	metric("hushbox_uptime_seconds", "gauge", "Seconds since the daemon started.", int64(st.Uptime.Seconds()))
+	metric("hushbox_registrations", "gauge", "Live SIP registrations (bindings).", len(st.Registrations))
+	metric("hushbox_extensions", "gauge", "Configured extensions.", st.Extensions)
+	metric("hushbox_calls_active", "gauge", "Calls in progress.", len(st.Calls))
+	metric("hushbox_rtp_packets_relayed_total", "counter", "RTP packets relayed by calls, as observed by the web server.", st.Packets)
+	metric("hushbox_calls_scrambled_frames", "gauge", "Frames scrambled or descrambled by the calls in progress.", scrambled)
+	metric("hushbox_calls_dropped_frames", "gauge", "Frames the calls in progress could not scramble (never sent in clear).", dropped)
+	up := 1
+	if len(st.Problems) > 0 {
+		up = 0
+	}
+	metric("hushbox_status_complete", "gauge", "1 when every status source answered, 0 otherwise.", up)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Write(b.Bytes())
+}
+
+// labelValue escapes a Prometheus label value.
+func labelValue(v string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
+}
