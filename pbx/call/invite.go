@@ -164,7 +164,9 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	caller, _ := m.cfg.Dir.Extension(user)
-	if caller.RequireSRTP && !secA.Secure() {
+	if caller.RequireSRTP && (!secA.Secure() || !strings.EqualFold(req.Transport(), "TLS")) {
+		// Required means keys exchanged over TLS: SDES over plain SIP
+		// hands them to anyone on the path.
 		res := m.cfg.Signer.Response(req, 488, "Not Acceptable Here", nil)
 		res.AppendHeader(sip.NewHeader("Warning", `305 hushbox "this extension must use SRTP over TLS"`))
 		_ = tx.Respond(res)
@@ -204,7 +206,9 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if callee.RequireSRTP {
 		secTLS.Profile = sdp.ProfileSRTP
 	}
-	offerB, _, err := sdp.BuildOffer(offerToB, originB, m.cfg.MediaIP, sess.B().Port())
+	// BuildOfferWith, not BuildOffer: the caller's own offer may be SRTP
+	// (RTP/SAVP, secA above); the plain legs still get RTP/AVP.
+	offerB, _, err := sdp.BuildOfferWith(offerToB, originB, m.cfg.MediaIP, sess.B().Port(), sdp.Security{})
 	var offerTLS []byte
 	if err == nil {
 		offerTLS, _, err = sdp.BuildOfferWith(offerToB, originB, m.cfg.MediaIP, sess.B().Port(), secTLS)
@@ -217,6 +221,7 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			_ = tx.Respond(res)
 			return
 		}
+		m.log.Info("no offer for the callee", "call_id", req.CallID().Value(), "err", err)
 		respond(488, "Not Acceptable Here")
 		return
 	}
