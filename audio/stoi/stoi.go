@@ -39,6 +39,7 @@ package stoi
 import (
 	"errors"
 	"fmt"
+	"hushbox/audio/fft"
 	"math"
 )
 
@@ -235,7 +236,7 @@ func bandEnvelopes(x []float64) [][numBands]float64 {
 		for i := range frameLen {
 			re[i] = hann[i] * x[s+i]
 		}
-		fft(re, im)
+		fft.Transform(re, im)
 		for k, b := range bands {
 			var p float64
 			for i := b[0]; i < b[1]; i++ {
@@ -245,33 +246,4 @@ func bandEnvelopes(x []float64) [][numBands]float64 {
 		}
 	}
 	return out
-}
-
-// fft is an in-place radix-2 complex FFT (len a power of two).
-func fft(re, im []float64) {
-	n := len(re)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j |= bit
-		if i < j {
-			re[i], re[j] = re[j], re[i]
-			im[i], im[j] = im[j], im[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		ang := -2 * math.Pi / float64(size)
-		for k := 0; k < size/2; k++ {
-			wr, wi := math.Cos(ang*float64(k)), math.Sin(ang*float64(k))
-			for s := 0; s < n; s += size {
-				a, b := s+k, s+k+size/2
-				tr := re[b]*wr - im[b]*wi
-				ti := re[b]*wi + im[b]*wr
-				re[b], im[b] = re[a]-tr, im[a]-ti
-				re[a], im[a] = re[a]+tr, im[a]+ti
-			}
-		}
-	}
 }

@@ -2,6 +2,7 @@ package voicetest
 
 import (
 	"fmt"
+	"hushbox/audio/fft"
 	"image/color"
 	"math"
 	"os"
@@ -44,7 +45,7 @@ func NewSpectrogram(x []int16, rate int) Spectrogram {
 		for i := range re {
 			re[i], im[i] = win[i]*float64(x[start+i])/32768, 0
 		}
-		fft(re, im)
+		fft.Transform(re, im)
 		row := make([]float64, specFrame/2+1)
 		for k := range row {
 			row[k] = 10 * math.Log10(re[k]*re[k]+im[k]*im[k]+1e-12)
@@ -164,33 +165,4 @@ func (r *Report) WriteSpectrograms(dir string) ([]string, error) {
 		return paths, err
 	}
 	return append(paths, p), nil
-}
-
-// fft is an in-place radix-2 complex FFT (len a power of two).
-func fft(re, im []float64) {
-	n := len(re)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j |= bit
-		if i < j {
-			re[i], re[j] = re[j], re[i]
-			im[i], im[j] = im[j], im[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		ang := -2 * math.Pi / float64(size)
-		for k := 0; k < size/2; k++ {
-			wr, wi := math.Cos(ang*float64(k)), math.Sin(ang*float64(k))
-			for s := 0; s < n; s += size {
-				a, b := s+k, s+k+size/2
-				tr := re[b]*wr - im[b]*wi
-				ti := re[b]*wi + im[b]*wr
-				re[b], im[b] = re[a]-tr, im[a]-ti
-				re[a], im[a] = re[a]+tr, im[a]+ti
-			}
-		}
-	}
 }
