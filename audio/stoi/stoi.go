@@ -39,8 +39,9 @@ package stoi
 import (
 	"errors"
 	"fmt"
-	"hushbox/audio/fft"
 	"math"
+
+	"hushbox/audio/fft"
 )
 
 // Parameters of Taal et al. 2011.

@@ -2,7 +2,6 @@ package voicetest
 
 import (
 	"fmt"
-	"hushbox/audio/fft"
 	"image/color"
 	"math"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"hushbox/audio/fft"
 )
 
 // Spectrogram parameters: 32 ms Hann frames every 8 ms, 256-point DFT
