@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"net"
+	"net/netip"
 
 	"hushbox/pbx/srtp"
 )
@@ -66,21 +67,7 @@ func (s *Session) rtpLoop(in, out *Leg, d Direction) {
 			// unless a leg is SRTP.
 			in.rtcpIn.Add(1)
 			dst, ok := out.rtpDest()
-			if !ok {
-				out.unrouted.Add(1)
-				continue
-			}
-			if outSec := out.sec.Load(); outSec != nil {
-				if b, err = outSec.Out.EncryptRTCP(b); err != nil {
-					out.srtpRefused.Add(1)
-					continue
-				}
-			}
-			if _, err := out.rtp.WriteToUDPAddrPort(b, dst); err != nil {
-				out.sendErrors.Add(1)
-				continue
-			}
-			out.rtcpOut.Add(1)
+			out.sendRTCP(out.rtp, b, dst, ok)
 			continue
 		}
 		in.packetsIn.Add(1)
@@ -151,20 +138,29 @@ func (s *Session) rtcpLoop(in, out *Leg) {
 		}
 		in.rtcpIn.Add(1)
 		dst, ok := out.rtcpDest()
-		if !ok {
-			out.unrouted.Add(1)
-			continue
-		}
-		if outSec := out.sec.Load(); outSec != nil {
-			if b, err = outSec.Out.EncryptRTCP(b); err != nil {
-				out.srtpRefused.Add(1)
-				continue
-			}
-		}
-		if _, err := out.rtcp.WriteToUDPAddrPort(b, dst); err != nil {
-			out.sendErrors.Add(1)
-			continue
-		}
-		out.rtcpOut.Add(1)
+		out.sendRTCP(out.rtcp, b, dst, ok)
 	}
+}
+
+// sendRTCP sends an RTCP packet out of leg l through conn (its RTCP socket,
+// or its RTP socket with rtcp-mux), encrypted when the leg is SRTP. routed
+// is false when the leg has no peer yet; the packet is then counted and
+// dropped.
+func (l *Leg) sendRTCP(conn *net.UDPConn, b []byte, dst netip.AddrPort, routed bool) {
+	if !routed {
+		l.unrouted.Add(1)
+		return
+	}
+	if sec := l.sec.Load(); sec != nil {
+		var err error
+		if b, err = sec.Out.EncryptRTCP(b); err != nil {
+			l.srtpRefused.Add(1)
+			return
+		}
+	}
+	if _, err := conn.WriteToUDPAddrPort(b, dst); err != nil {
+		l.sendErrors.Add(1)
+		return
+	}
+	l.rtcpOut.Add(1)
 }
