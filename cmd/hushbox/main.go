@@ -51,6 +51,10 @@ usage:
   hushbox trunk list | rm NAME
   hushbox cdr [--csv] [--limit N] [--number NUM]
                                         list call records, newest first
+  hushbox backup --out FILE [--passphrase-file F]
+                                        passphrase-encrypted backup of the store and identity (verified)
+  hushbox restore FILE [--passphrase-file F]
+                                        restore a backup (hushbox stopped; nothing replaced if it is bad)
   hushbox scramble --key-hex K [--ssrc N] in.wav out.wav
                                         scramble an 8 kHz mono WAV file (20 ms frames)
   hushbox descramble --key-hex K [--ssrc N] in.wav out.wav
@@ -94,6 +98,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return registrations(args[1:], stdout)
 	case "calls":
 		return calls(args[1:], stdout)
+	case "backup":
+		return backupCmd(args[1:], os.Stdin, stdout)
+	case "restore":
+		return restoreCmd(args[1:], os.Stdin, stdout)
 	case "trunk":
 		return trunk(args[1:], stdout)
 	case "identity":

@@ -7,6 +7,7 @@ package control
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"hushbox/pbx/call"
@@ -62,5 +63,8 @@ type Admin interface {
 	AddTrunk(ctx context.Context, t store.Trunk, password string) error
 	Trunks(ctx context.Context) ([]TrunkInfo, error)
 	RemoveTrunk(ctx context.Context, name string) error
+	// Backup writes a passphrase-encrypted backup of the store and the
+	// identity's key file (pbx/backup) to w.
+	Backup(ctx context.Context, w io.Writer, passphrase string) error
 	Close() error
 }

@@ -166,4 +166,31 @@ func (r *Remote) RemoveTrunk(ctx context.Context, name string) error {
 	return r.do(ctx, "DELETE", "/trunks/"+url.PathEscape(name), nil, nil)
 }
 
+func (r *Remote) Backup(ctx context.Context, w io.Writer, passphrase string) error {
+	b, err := json.Marshal(backupRequest{Passphrase: passphrase})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://hushbox/backup", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := r.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		var ae apiError
+		_ = json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&ae)
+		return fmt.Errorf("backup: %s", ae.Error)
+	}
+	if _, err := io.Copy(w, res.Body); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
 func (r *Remote) Close() error { return nil }

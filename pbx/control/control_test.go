@@ -1,6 +1,9 @@
 package control
 
 import (
+	"bytes"
+
+	"hushbox/pbx/backup"
 	"strings"
 
 	"context"
@@ -115,6 +118,17 @@ func exercise(t *testing.T, a Admin, live bool) {
 	calls, err := a.Calls(ctx)
 	if live && (err != nil || len(calls) != 1 || calls[0].SAS != "ab3x") {
 		t.Fatalf("calls: %+v %v", calls, err)
+	}
+	var bk bytes.Buffer
+	if err := a.Backup(ctx, &bk, "short"); err == nil {
+		t.Fatal("backup with a weak passphrase")
+	}
+	bk.Reset()
+	if err := a.Backup(ctx, &bk, "a passphrase long enough"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backup.RestoreFiles(bytes.NewReader(bk.Bytes()), "a passphrase long enough", filepath.Join(t.TempDir(), "r.db")); err != nil {
+		t.Fatalf("backup does not restore: %v", err)
 	}
 	regs, err := a.Registrations(ctx)
 	if live && (err != nil || len(regs) != 1) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 
 	"hushbox/crypto/keys"
+	"hushbox/pbx/backup"
 	"hushbox/pbx/call"
 	"hushbox/pbx/identity"
 
@@ -159,5 +162,17 @@ func (l *Local) Trunks(context.Context) ([]TrunkInfo, error) {
 }
 
 func (l *Local) RemoveTrunk(_ context.Context, name string) error { return l.db.DeleteTrunk(name) }
+
+func (l *Local) Backup(_ context.Context, w io.Writer, passphrase string) error {
+	kek, err := os.ReadFile(filepath.Join(filepath.Dir(l.db.Path()), identity.KEKFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("backup: %w", err)
+	}
+	extra := map[string][]byte{}
+	if kek != nil {
+		extra[identity.KEKFile] = kek
+	}
+	return backup.WriteWithFiles(w, l.db, passphrase, extra)
+}
 
 func (l *Local) Close() error { return l.db.Close() }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hushbox/pbx/accounts"
+	"hushbox/pbx/backup"
 	"hushbox/pbx/call"
 	"hushbox/pbx/store"
 )
@@ -89,6 +90,7 @@ func Listen(dir string, local *Local, live Live, log *slog.Logger) (*Server, err
 	mux.HandleFunc("GET /identity", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"identity": s.live.Identity()})
 	})
+	mux.HandleFunc("POST /backup", s.backup)
 	mux.HandleFunc("GET /trunks", s.trunks)
 	mux.HandleFunc("POST /trunks", s.addTrunk)
 	mux.HandleFunc("DELETE /trunks/{name}", s.removeTrunk)
@@ -298,4 +300,28 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("extension policy changed", "ext", num, "require_srtp", req.RequireSRTP, "via", "control socket")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+type backupRequest struct {
+	Passphrase string `json:"passphrase"`
+}
+
+// backup streams an encrypted backup. A bad passphrase is refused before
+// the first byte is written, so the client sees a clean error.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	var req backupRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("bad request: %w", err))
+		return
+	}
+	if len(req.Passphrase) < backup.MinPassphrase {
+		writeError(w, http.StatusBadRequest, backup.ErrWeakPassphrase)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if err := s.local.Backup(r.Context(), w, req.Passphrase); err != nil {
+		s.log.Error("backup failed", "err", err)
+		return
+	}
+	s.log.Info("backup written", "via", "control socket")
 }
