@@ -28,9 +28,9 @@ const DefaultReplayEntries = 1 << 16
 // Nonces.Check accepted (its issue time is read from it). Safe for
 // concurrent use.
 type Replay struct {
-	mu      sync.Mutex
-	ttl     time.Duration
-	max     int
+	mu  sync.Mutex
+	ttl time.Duration
+	max int
 	// floor: when the table is full the oldest entry is forgotten, and
 	// from then on every nonce issued before that entry's first use is
 	// refused (stale) unless remembered. A forgotten nonce can therefore
