@@ -48,6 +48,8 @@ arm-check: arm
 	case "$$out" in "hushbox "*" linux/arm") ;; *) echo "arm-check: unexpected output: $$out" >&2; exit 1;; esac
 
 vet:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
 unit:
