@@ -185,6 +185,16 @@ func Run(ctx context.Context, cfg Config) error {
 	authn := auth.New(cfg.Realm, nonceKey, db, log.With("component", "auth"))
 	authn.SetAlgorithms(algs)
 	loc := registrar.NewLocation()
+	if saved, ok, err := db.Setting(settingBindings); err != nil {
+		log.Error("read saved registrations", "err", err)
+	} else if ok {
+		n, err := loc.Load([]byte(saved), func(ext string) bool { _, err := db.Extension(ext); return err == nil })
+		if err != nil {
+			log.Warn("saved registrations unreadable", "err", err)
+		} else if n > 0 {
+			log.Info("registrations kept from the last run", "count", n)
+		}
+	}
 	reg := registrar.New(loc, authn, db, signer, log.With("component", "registrar"))
 	calls := call.NewManager(call.Config{
 		Client: client, Signer: signer, Auth: authn, Dir: db, Loc: loc, Relay: relay, CDR: db,
@@ -376,9 +386,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ua.Close()
 	wg.Wait()
+	// Phones re-register only every so often: keep their bindings for the
+	// next start (a clean stop only; after a power cut they re-register).
+	if snap, err := loc.Snapshot(); err != nil {
+		log.Error("save registrations", "err", err)
+	} else if err := db.SetSetting(settingBindings, string(snap)); err != nil {
+		log.Error("save registrations", "err", err)
+	}
 	fmt.Fprintf(out, "hushbox: stopped\n")
 	return nil
 }
+
+// settingBindings is where the registrations are kept across a clean restart.
+const settingBindings = "registrar.bindings"
 
 // warnRealm tells the owner about extensions whose HA1 values were made for
 // another realm: their phones cannot authenticate until the password is reset.
