@@ -178,6 +178,7 @@ func serve(args []string, stderr io.Writer) error {
 	// sipgo's few package-level log lines go to the same place.
 	sip.SetDefaultLogger(cfg.Log.With("component", "sipgo"))
 	cfg.Out = stderr
+	cfg.Command = os.Args[0]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return daemon.Run(ctx, cfg)

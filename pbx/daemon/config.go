@@ -36,6 +36,9 @@ type Config struct {
 	// Digest is the comma-separated challenge order, e.g. "SHA-256,MD5".
 	Digest string
 	Log    *slog.Logger
+	// Command is how the person started hushbox (e.g. "bin/hushbox"), for
+	// the hints it prints; "hushbox" when empty.
+	Command string
 	// Out receives the few lines a person starting hushbox needs to read.
 	Out io.Writer
 }

@@ -369,7 +369,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	fmt.Fprintf(out, "hushbox: data in %s\n", cfg.DataDir)
 	if exts, err := db.Extensions(); err == nil && len(exts) == 0 {
-		fmt.Fprintf(out, "hushbox: no extensions yet; add one with: hushbox ext add 101 --name Alice --data %s\n", cfg.DataDir)
+		self := cfg.Command
+		if self == "" {
+			self = "hushbox"
+		}
+		fmt.Fprintf(out, "hushbox: no extensions yet; add one with: %s ext add 101 --name Alice --data %s\n", self, cfg.DataDir)
 	}
 	fmt.Fprintf(out, "hushbox: ready\n")
 	log.Info("serving", "sip", cfg.SIPAddr, "tls", cfg.SIPTLSAddr, "media_ip", host)
