@@ -20,6 +20,7 @@ import (
 
 	"hushbox/crypto/keys"
 	"hushbox/pbx/auth"
+	"hushbox/pbx/backup"
 	"hushbox/pbx/buildinfo"
 	"hushbox/pbx/call"
 	"hushbox/pbx/control"
@@ -58,6 +59,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
+	}
+	// A restore staged on the web page is put in place before the store
+	// opens (it was decrypted and validated when it was staged).
+	if applied, err := backup.ApplyPending(cfg.DataDir, DBName); err != nil {
+		return fmt.Errorf("apply staged restore: %w", err)
+	} else if applied {
+		log.Info("staged restore applied")
+		fmt.Fprintf(out, "hushbox: restored the backup staged on the web page\n")
 	}
 	db, err := store.Open(filepath.Join(cfg.DataDir, DBName))
 	if err != nil {
@@ -307,7 +316,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("web certificate: %w", err)
 		}
 		webFP = fp
-		webSrv, err = web.New(web.Config{Admin: web.NewLiveAdmin(control.NewLocal(db), live), Store: db,
+		webSrv, err = web.New(web.Config{Admin: web.NewLiveAdmin(control.NewLocal(db), live), Store: db, DataDir: cfg.DataDir,
 			Version: buildinfo.Version, Log: log.With("component", "web"), SetupToken: webToken,
 			Certificate: cert, Fingerprint: fp, Started: time.Now(),
 			SIP: web.SIPAccess{Server: adv.String(), Port: ports["udp"], Transport: "udp", Realm: cfg.Realm}})

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -61,6 +62,12 @@ func tokensEqual(a, b string) bool {
 
 func isSafeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }
 
+// isMultipart reports whether a request's body is a multipart form.
+func isMultipart(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "multipart/form-data"
+}
+
 // wantsJSON reports whether a path answers in JSON rather than pages.
 func wantsJSON(path string) bool {
 	return strings.HasPrefix(path, "/api/") || path == "/events"
@@ -107,9 +114,28 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			return
 		}
 		if !isSafeMethod(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			upload := r.URL.Path == restorePath && isMultipart(r)
+			if !upload {
+				r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			} else {
+				// A backup upload: a larger limit and more time; its
+				// CSRF token is a part of the multipart form.
+				r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+				_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime))
+			}
 			tok := r.Header.Get(csrfHeader)
 			if tok == "" {
+				if upload {
+					if err := r.ParseMultipartForm(uploadMemory); err != nil {
+						var tooBig *http.MaxBytesError
+						if errors.As(err, &tooBig) {
+							http.Error(w, "the backup file is larger than 64 MiB", http.StatusRequestEntityTooLarge)
+						} else {
+							http.Error(w, "bad upload", http.StatusBadRequest)
+						}
+						return
+					}
+				}
 				tok = r.PostFormValue(csrfField)
 			}
 			if !tokensEqual(tok, sess.csrf) {

@@ -21,7 +21,7 @@ var staticFS embed.FS
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"setup", "login", "dashboard", "extensions", "trunks", "cdrs", "settings"}
+var pageNames = []string{"setup", "login", "dashboard", "extensions", "trunks", "cdrs", "settings", "backup"}
 
 // pages holds one parsed template set per page.
 type pages struct {

@@ -25,6 +25,11 @@ func (s *Server) routes() http.Handler {
 	priv.HandleFunc("GET /cdrs.csv", s.cdrsCSV)
 	priv.HandleFunc("GET /settings", s.settingsPage)
 
+	priv.HandleFunc("GET /backup", s.backupPage)
+	priv.HandleFunc("POST /backup/download", s.backupDownload)
+	priv.HandleFunc("POST "+restorePath, s.backupRestore)
+	priv.HandleFunc("POST /backup/discard", s.backupDiscard)
+
 	priv.HandleFunc("GET /api/extensions", s.apiExtensions)
 	priv.HandleFunc("POST /api/extensions", s.apiExtensionAdd)
 	priv.HandleFunc("DELETE /api/extensions/{num}", s.apiExtensionDelete)

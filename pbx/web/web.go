@@ -75,6 +75,10 @@ type Config struct {
 	// SIP is how phones reach the box, for the provisioning QR code shown
 	// with a new password; a zero Server shows no QR code.
 	SIP SIPAccess
+	// DataDir is the daemon's data folder, where the Backup page stages an
+	// uploaded restore (backup.Stage) for the daemon to install at its next
+	// start (backup.ApplyPending). Empty disables restore.
+	DataDir string
 }
 
 // SIPAccess is the SIP address phones register to.
