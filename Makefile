@@ -6,6 +6,7 @@
 #   make test     go vet + go test + ARMv7 build checked under qemu-arm-static
 #   make bench    Go benchmarks + REGISTER benchmark against Kamailio
 #   make fuzz     every fuzz target for FUZZTIME each
+#   make screenshots  docs/img/dashboard.png from a live daemon in headless Chromium
 #   make clean
 
 export PATH := /usr/local/go/bin:$(PATH)
@@ -20,7 +21,7 @@ TEST_TIMEOUT ?= 20m
 FUZZTIME  ?= 20s
 ARM_BIN   := bin/hushbox-linux-armv7
 
-.PHONY: all run build arm arm-check test vet unit bench fuzz clean
+.PHONY: all run build arm arm-check test vet unit bench fuzz screenshots clean
 
 all: build
 
@@ -60,6 +61,12 @@ test: vet unit arm-check
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-register.sh
+
+# The dashboard screenshot for the docs: a test that only runs when asked.
+screenshots:
+	@mkdir -p docs/img
+	HUSHBOX_SCREENSHOTS=1 HUSHBOX_SCREENSHOT_DIR=$(CURDIR)/docs/img \
+		$(GO) test -count=1 -run '^TestWebDashboardScreenshot$$' -v ./pbx/interop/
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh

@@ -74,12 +74,19 @@ func (b *lockedBuffer) String() string {
 // the test failed.
 func startPBX(t testing.TB, extra ...string) *pbx {
 	t.Helper()
+	return startPBXData(t, t.TempDir(), extra...)
+}
+
+// startPBXData is startPBX on an existing data folder (a restart, or a
+// folder prepared by the test).
+func startPBXData(t testing.TB, data string, extra ...string) *pbx {
+	t.Helper()
 	if buildErr != nil {
 		t.Fatalf("hushbox binary: %v", buildErr)
 	}
 	p := &pbx{
 		t:       t,
-		data:    t.TempDir(),
+		data:    data,
 		host:    "127.0.0.1",
 		port:    freePort(t),
 		tlsPort: freePort(t),
