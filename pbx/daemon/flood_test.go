@@ -2,36 +2,14 @@ package daemon
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// floodOut collects the daemon's announcements.
-type floodOut struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *floodOut) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *floodOut) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // floodPort finds a port free for both UDP and TCP on loopback.
 func floodPort(t testing.TB) int {
@@ -56,36 +34,10 @@ func floodPort(t testing.TB) int {
 // startFloodDaemon runs a daemon on loopback until the test ends.
 func startFloodDaemon(t *testing.T) string {
 	t.Helper()
-	port := floodPort(t)
-	out := &floodOut{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{DataDir: filepath.Join(t.TempDir(), "d"), SIPAddr: fmt.Sprintf("127.0.0.1:%d", port),
-			RTPPorts: "42000-42099", Realm: "flood", MediaIP: "127.0.0.1", MediaTimeout: time.Minute,
-			RingTimeout: time.Minute, UserAgent: "hushbox/test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: out})
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "hushbox: ready") {
-		select {
-		case err := <-done:
-			t.Fatalf("daemon stopped: %v\n%s", err, out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon not ready:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("daemon did not stop")
-		}
-	})
-	return fmt.Sprintf("127.0.0.1:%d", port)
+	addr := fmt.Sprintf("127.0.0.1:%d", floodPort(t))
+	runDaemon(t, Config{DataDir: filepath.Join(t.TempDir(), "d"), SIPAddr: addr, RTPPorts: "42000-42099",
+		Realm: "flood", MediaIP: "127.0.0.1", MediaTimeout: time.Minute, RingTimeout: time.Minute, UserAgent: "hushbox/test"})
+	return addr
 }
 
 func heapAfterGC() uint64 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -313,4 +314,41 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// runDaemon runs Run(cfg) until the returned stop is called (or the test
+// ends), after waiting for "hushbox: ready". cfg.Out and a quiet cfg.Log
+// are filled in when unset; the announcements are returned.
+func runDaemon(t *testing.T, cfg Config) (*readyWriter, func()) {
+	t.Helper()
+	out := &readyWriter{ready: make(chan struct{})}
+	if cfg.Out == nil {
+		cfg.Out = out
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Error("daemon did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case <-out.ready:
+	case err := <-done:
+		t.Fatalf("daemon stopped before ready: %v\n%s", err, out.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("daemon not ready:\n%s", out.String())
+	}
+	return out, stop
 }

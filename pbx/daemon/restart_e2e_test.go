@@ -1,9 +1,6 @@
 package daemon
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"testing"
@@ -35,20 +32,11 @@ func TestE2ERegistrationsSurviveRestart(t *testing.T) {
 	port := freeSIPPort(t)
 	lo := freeRTPRange(t, 20)
 	start := func() (*pbx, func()) {
-		p := &pbx{t: t, dir: dir, port: port, addr: "127.0.0.1:" + strconv.Itoa(port), rtpLo: lo, rtpHi: lo + 19,
-			logs: &syncBuffer{}, out: &readyWriter{ready: make(chan struct{})}, done: make(chan error, 1)}
-		c, cancel := context.WithCancel(context.Background())
-		go func() {
-			p.done <- Run(c, Config{DataDir: dir, SIPAddr: p.addr, RTPPorts: strconv.Itoa(lo) + "-" + strconv.Itoa(lo+19),
-				Realm: testRealm, MediaIP: "127.0.0.1", MediaTimeout: time.Minute, RingTimeout: 20 * time.Second,
-				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: p.out})
-		}()
-		select {
-		case <-p.out.ready:
-		case <-time.After(10 * time.Second):
-			t.Fatal("not ready")
-		}
-		return p, func() { cancel(); <-p.done }
+		p := &pbx{t: t, dir: dir, port: port, addr: "127.0.0.1:" + strconv.Itoa(port), rtpLo: lo, rtpHi: lo + 19}
+		out, stop := runDaemon(t, Config{DataDir: dir, SIPAddr: p.addr, RTPPorts: strconv.Itoa(lo) + "-" + strconv.Itoa(lo+19),
+			Realm: testRealm, MediaIP: "127.0.0.1", MediaTimeout: time.Minute, RingTimeout: 20 * time.Second})
+		p.out = out
+		return p, stop
 	}
 	p1, stop1 := start()
 	callee := newPhone(t, p1, "102")

@@ -2,9 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -38,21 +35,8 @@ func TestE2EStagedRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	port, lo := freeSIPPort(t), freeRTPRange(t, 20)
-	out := &readyWriter{ready: make(chan struct{})}
-	c, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(c, Config{DataDir: dir, SIPAddr: "127.0.0.1:" + strconv.Itoa(port), RTPPorts: strconv.Itoa(lo) + "-" + strconv.Itoa(lo+19),
-			MediaIP: "127.0.0.1", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: out})
-	}()
-	defer func() { cancel(); <-done }()
-	select {
-	case <-out.ready:
-	case err := <-done:
-		t.Fatalf("restored box did not start: %v\n%s", err, out.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("not ready")
-	}
+	out, _ := runDaemon(t, Config{DataDir: dir, SIPAddr: "127.0.0.1:" + strconv.Itoa(port),
+		RTPPorts: strconv.Itoa(lo) + "-" + strconv.Itoa(lo+19), MediaIP: "127.0.0.1"})
 	if !strings.Contains(out.String(), "restored the backup") {
 		t.Fatalf("no word of the restore:\n%s", out.String())
 	}

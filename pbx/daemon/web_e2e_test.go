@@ -1,10 +1,7 @@
 package daemon
 
 import (
-	"context"
 	"crypto/tls"
-	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -17,23 +14,8 @@ import (
 // With --web the daemon serves the page over HTTPS, prints its address and
 // a one-time setup token, and sends a visitor without a session to setup.
 func TestE2EWebPage(t *testing.T) {
-	out := &floodOut{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	port := floodPort(t)
-	go func() {
-		done <- Run(ctx, Config{DataDir: filepath.Join(t.TempDir(), "d"), SIPAddr: "127.0.0.1:" + strconv.Itoa(port),
-			RTPPorts: "43000-43019", Realm: "web", MediaIP: "127.0.0.1", MediaTimeout: time.Minute,
-			RingTimeout: time.Minute, WebAddr: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: out})
-	}()
-	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "hushbox: ready") {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	out, _ := runDaemon(t, Config{DataDir: filepath.Join(t.TempDir(), "d"), SIPAddr: "127.0.0.1:" + strconv.Itoa(floodPort(t)),
+		RTPPorts: "43000-43019", Realm: "web", MediaIP: "127.0.0.1", WebAddr: "127.0.0.1:0"})
 	m := regexp.MustCompile(`web page on (https://\S+/)`).FindStringSubmatch(out.String())
 	if m == nil || !regexp.MustCompile(`setup token \S{16,}`).MatchString(out.String()) {
 		t.Fatalf("no web address or setup token printed:\n%s", out)
