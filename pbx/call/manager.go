@@ -70,6 +70,9 @@ type Manager struct {
 
 	shutdown chan struct{}
 	wg       sync.WaitGroup
+
+	dnsMu sync.Mutex
+	dns   map[string]resolvedHost
 }
 
 type dialogRef struct {

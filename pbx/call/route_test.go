@@ -3,6 +3,7 @@ package call
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"hushbox/pbx/sdp"
 	"hushbox/pbx/store"
@@ -103,5 +104,20 @@ func TestWithExtraReplacesHushboxAttributes(t *testing.T) {
 	}
 	if !hasKeyShare([]byte("v=0\r\na=hushbox-key:1 x\r\n")) || hasKeyShare([]byte("v=0\r\na=rtpmap:0 PCMU/8000\r\n")) {
 		t.Fatal("hasKeyShare")
+	}
+}
+
+// A provider's name is looked up once, not for every INVITE.
+func TestResolveCached(t *testing.T) {
+	m := NewManager(Config{})
+	first := m.resolve("localhost")
+	m.dnsMu.Lock()
+	m.dns["localhost"] = resolvedHost{addrs: []string{"192.0.2.9"}, expires: time.Now().Add(time.Minute)}
+	m.dnsMu.Unlock()
+	if got := m.resolve("localhost"); len(got) != 1 || got[0] != "192.0.2.9" {
+		t.Fatalf("second lookup went to DNS: %v (first %v)", got, first)
+	}
+	if !m.hostIs("localhost", "192.0.2.9") || m.hostIs("localhost", "192.0.2.10") || !m.hostIs("10.0.0.1", "10.0.0.1") {
+		t.Fatal("hostIs")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -243,7 +244,9 @@ func lookupDID(dids map[string]string, num string) (string, bool) {
 	return "", false
 }
 
-// hostIs tells whether ip is (one of the addresses of) host.
+// hostIs tells whether ip is (one of the addresses of) host. Provider
+// names are resolved at most once a minute: this runs for every INVITE
+// before authentication, and must not turn a flood into DNS queries.
 func (m *Manager) hostIs(host, ip string) bool {
 	if host == ip {
 		return true
@@ -251,14 +254,39 @@ func (m *Manager) hostIs(host, ip string) bool {
 	if net.ParseIP(host) != nil {
 		return false
 	}
-	addrs, err := net.LookupHost(host)
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
+	for _, a := range m.resolve(host) {
 		if a == ip {
 			return true
 		}
 	}
 	return false
+}
+
+// resolvedHost is a cached name lookup.
+type resolvedHost struct {
+	addrs   []string
+	expires time.Time
+}
+
+// resolve returns host's addresses from a cache bounded by the number of
+// provider trunks (only their names are ever looked up).
+func (m *Manager) resolve(host string) []string {
+	now := time.Now()
+	m.dnsMu.Lock()
+	if r, ok := m.dns[host]; ok && now.Before(r.expires) {
+		m.dnsMu.Unlock()
+		return r.addrs
+	}
+	m.dnsMu.Unlock()
+	addrs, err := net.LookupHost(host)
+	if err != nil {
+		addrs = nil // cached too: a failing name is not asked again at once
+	}
+	m.dnsMu.Lock()
+	if m.dns == nil || len(m.dns) > 64 {
+		m.dns = map[string]resolvedHost{}
+	}
+	m.dns[host] = resolvedHost{addrs: addrs, expires: now.Add(time.Minute)}
+	m.dnsMu.Unlock()
+	return addrs
 }

@@ -43,6 +43,36 @@ func (c *extCache) put(e Extension, gen uint64) {
 	c.m[e.Number] = e
 }
 
+// trunkCache holds the decoded trunk list, dropped on every trunk write
+// (generation-checked like extCache).
+type trunkCache struct {
+	mu    sync.RWMutex
+	list  []Trunk
+	valid bool
+	gen   uint64
+}
+
+func (c *trunkCache) get() ([]Trunk, bool, uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.list, c.valid, c.gen
+}
+
+func (c *trunkCache) put(list []Trunk, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.list, c.valid = list, true
+	}
+}
+
+func (c *trunkCache) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.list, c.valid = nil, false
+}
+
 func (c *extCache) drop(num string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

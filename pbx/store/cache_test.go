@@ -36,3 +36,29 @@ func TestExtensionCacheCoherent(t *testing.T) {
 		t.Fatalf("unknown numbers cached: %d", n)
 	}
 }
+
+// The trunk list is cached, but every add and delete is seen at once.
+func TestTrunkCacheCoherent(t *testing.T) {
+	db := openTest(t)
+	if ts, _ := db.Trunks(); len(ts) != 0 {
+		t.Fatal(ts)
+	}
+	tr := Trunk{Name: "b", Kind: TrunkHushbox, Address: "h:5061", Transport: "tls", Prefix: "2", PeerKey: "k"}
+	if err := db.AddTrunk(tr); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := db.Trunks()
+	if len(ts) != 1 {
+		t.Fatalf("after add: %v", ts)
+	}
+	ts[0].Name = "scribbled" // a caller's copy must not reach the cache
+	if again, _ := db.Trunks(); again[0].Name != "b" {
+		t.Fatal("cache shared with the caller")
+	}
+	if err := db.DeleteTrunk("b"); err != nil {
+		t.Fatal(err)
+	}
+	if ts, _ := db.Trunks(); len(ts) != 0 {
+		t.Fatalf("after delete: %v", ts)
+	}
+}

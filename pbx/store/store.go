@@ -52,6 +52,9 @@ type DB struct {
 	path string
 	now  func() time.Time
 	exts extCache
+	// trunks caches the decoded trunk list: every INVITE consults it (DIDs,
+	// key shares, the dial plan), before authentication for the first two.
+	trunks trunkCache
 }
 
 // Option configures Open.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,14 +136,20 @@ func (db *DB) AddTrunk(t Trunk) error {
 		t.Created = db.now().UTC()
 		return putJSON(b, []byte(t.Name), t)
 	})
+	db.trunks.drop()
 	if err != nil {
 		return fmt.Errorf("store: add trunk %s: %w", t.Name, err)
 	}
 	return nil
 }
 
-// Trunks returns every trunk, by name.
+// Trunks returns every trunk, by name. Callers must not modify the
+// returned records (they are shared with the cache); copy what they change.
 func (db *DB) Trunks() ([]Trunk, error) {
+	if list, ok, _ := db.trunks.get(); ok {
+		return slices.Clone(list), nil
+	}
+	_, _, gen := db.trunks.get()
 	var out []Trunk
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTrunks).ForEach(func(k, v []byte) error {
@@ -158,7 +165,8 @@ func (db *DB) Trunks() ([]Trunk, error) {
 		return nil, fmt.Errorf("store: trunks: %w", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	db.trunks.put(out, gen)
+	return slices.Clone(out), nil
 }
 
 // DeleteTrunk removes a trunk; ErrNotFound when there is none of that name.
@@ -170,6 +178,7 @@ func (db *DB) DeleteTrunk(name string) error {
 		}
 		return b.Delete([]byte(name))
 	})
+	db.trunks.drop()
 	if err != nil {
 		return fmt.Errorf("store: delete trunk %s: %w", name, err)
 	}
