@@ -12,6 +12,9 @@ func Normalize(data []byte) []byte {
 	if end < 0 {
 		end = len(data)
 	}
+	if !looseParams(data[:end]) {
+		return data // the common case: nothing to tighten, nothing allocated
+	}
 	lines := bytes.Split(data[:end], []byte("\r\n"))
 	changed := false
 	for i, l := range lines {
@@ -32,6 +35,17 @@ func Normalize(data []byte) []byte {
 	}
 	out := bytes.Join(lines, []byte("\r\n"))
 	return append(out, data[end:]...)
+}
+
+// looseParams is a cheap test for whitespace next to ';' or '=' anywhere
+// in the header section; only then is the line-by-line work done.
+func looseParams(head []byte) bool {
+	for _, p := range [][]byte{[]byte(" ;"), []byte("; "), []byte(" ="), []byte("= "), []byte("\t;"), []byte(";\t"), []byte("\t="), []byte("=\t")} {
+		if bytes.Contains(head, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // paramHeaders are the headers whose ";name=value" parameters the

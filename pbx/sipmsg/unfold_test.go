@@ -49,3 +49,14 @@ func FuzzNormalize(f *testing.F) {
 		_ = Normalize(b)
 	})
 }
+
+func BenchmarkNormalizeTypical(b *testing.B) {
+	msg := []byte("REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK1;rport\r\n" +
+		"From: <sip:101@h>;tag=1\r\nTo: <sip:101@h>\r\nCall-ID: c\r\nCSeq: 2 REGISTER\r\n" +
+		"Contact: <sip:101@10.0.0.2:5060>;expires=3600\r\nAuthorization: Digest username=\"101\",realm=\"r\",nonce=\"n\"\r\n" +
+		"Content-Length: 0\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		Normalize(msg)
+	}
+}
