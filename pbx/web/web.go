@@ -79,6 +79,11 @@ type Config struct {
 	// uploaded restore (backup.Stage) for the daemon to install at its next
 	// start (backup.ApplyPending). Empty disables restore.
 	DataDir string
+	// Guard, System and Updater are optional (see hooks.go): nil hides
+	// what needs them.
+	Guard   Guard
+	System  System
+	Updater Updater
 }
 
 // SIPAccess is the SIP address phones register to.
