@@ -54,7 +54,15 @@ type Authenticator struct {
 	dummyMD5, dummySHA string
 	// algorithms are offered in this order (RFC 8760: most preferred first).
 	algorithms []string
+	// onFailure, when set, hears of every wrong password (the DoS guard).
+	onFailure func(src string)
 }
+
+// SetFailureHook sets f to be called with the request's source ("ip:port")
+// whenever Check answers Forbidden: credentials were presented and are
+// wrong, for a known user or not (the first, credential-less challenge is
+// not a failure). Set it before the authenticator is used.
+func (a *Authenticator) SetFailureHook(f func(src string)) { a.onFailure = f }
 
 // DefaultAlgorithms is the challenge order: SHA-256 first as RFC 8760 asks,
 // MD5 after it for phones that know nothing else.
@@ -144,6 +152,14 @@ func headerNames(proxy bool) (creds, challenge string) {
 // (the To user of a REGISTER): credentials for anyone else are Forbidden.
 // It returns the authenticated extension number on OK.
 func (a *Authenticator) Check(req *sip.Request, proxy bool, user string) (string, Outcome) {
+	who, outcome := a.check(req, proxy, user)
+	if outcome == Forbidden && a.onFailure != nil {
+		a.onFailure(req.Source())
+	}
+	return who, outcome
+}
+
+func (a *Authenticator) check(req *sip.Request, proxy bool, user string) (string, Outcome) {
 	credName, _ := headerNames(proxy)
 	now := a.now()
 	var sawOurs bool

@@ -1,0 +1,19 @@
+// Package guard is hushbox's DoS guard: it decides, before a datagram is
+// parsed, whether a source may be heard at all.
+//
+// It holds, per source address, a token bucket for SIP requests (as
+// Kamailio's pike module does), a count of authentication failures that
+// leads to bans with exponential backoff (as fail2ban does), and the ban
+// itself. Scanner signatures (sipvicious and friends) ban on sight.
+// Allow-listed prefixes (the LAN by default, the cloud peer later) are never
+// limited or banned. Bans survive a restart in the store, and are mirrored
+// into an nftables set when the process may do that, so the kernel drops a
+// banned source before hushbox spends a cycle on it.
+//
+// The guard also turns drop rate, work-queue delay and CPU use into a
+// pressure level (normal, elevated, high, critical), smoothed and with
+// hysteresis, which the web page shows and the hand-off logic acts on.
+//
+// The per-datagram check (Guard.Check) takes one mutex of one shard and
+// allocates nothing for a source it has seen before.
+package guard
