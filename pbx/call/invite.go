@@ -53,7 +53,7 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		// A call from a SIP provider to one of its numbers: the provider
 		// is known by its address, the caller by the From it gives.
 		did, user = d, req.From().Address.User
-	} else if len(req.GetHeaders("Proxy-Authorization")) == 0 && hasKeyShare(req.Body()) {
+	} else if len(req.GetHeaders("Proxy-Authorization")) == 0 && hasKeyShare(req.Body()) && m.trunkShare(req) {
 		offer, err := sdp.Parse(req.Body())
 		if err != nil {
 			respond(400, "Bad Request")
