@@ -49,18 +49,30 @@ usage:
         [--transport udp|tcp|tls] [--user U --password P --register] [--did NUMBER=EXT ...]
                                         a SIP provider trunk
   hushbox trunk list | rm NAME
+  hushbox peer code [--name N --prefix D]
+                                        a one-time code for another hushbox to pair with this one
+  hushbox peer pair HOST[:PORT] CODE [--name N --prefix D]
+                                        pair with the box showing CODE (mutual TLS, pinned keys)
+  hushbox peer list | rm NAME
   hushbox cdr [--csv] [--limit N] [--number NUM]
                                         list call records, newest first
   hushbox backup --out FILE [--passphrase-file F]
                                         passphrase-encrypted backup of the store and identity (verified)
   hushbox restore FILE [--passphrase-file F]
                                         restore a backup (hushbox stopped; nothing replaced if it is bad)
+  hushbox update keygen|sign|verify|install|mark-good|await-healthy|status
+                                        signed firmware updates (A/B slots; hushbox update help)
   hushbox scramble --key-hex K [--ssrc N] in.wav out.wav
                                         scramble an 8 kHz mono WAV file (20 ms frames)
   hushbox descramble --key-hex K [--ssrc N] in.wav out.wav
                                         undo scramble with the same key and SSRC
   hushbox voicetest [--loss 0,1,5] [--png-dir DIR] in.wav
                                         scramble, G.711, packet loss, descramble: SNR, STOI, spectrograms
+  hushbox phone --server HOST:PORT --user NUM --password PW [--audio SPEC] [--dial NUM | --answer]
+        [--duration D] [--dtmf DIGITS]  the softphone: register, call or answer, scramble end to end
+  hushbox audio list [--json]           sound devices (PortAudio builds)
+  hushbox audio test [--audio SPEC] [--seconds N] [--in WAV] [--out WAV]
+                                        loopback test of a sound device: level, latency
   hushbox version                       print the version
 
 Every management command takes --data DIR (default ./hushbox-data) and talks to
@@ -98,12 +110,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return registrations(args[1:], stdout)
 	case "calls":
 		return calls(args[1:], stdout)
+	case "update":
+		return updateCmd(args[1:], stdout)
 	case "backup":
 		return backupCmd(args[1:], os.Stdin, stdout)
 	case "restore":
 		return restoreCmd(args[1:], os.Stdin, stdout)
 	case "trunk":
 		return trunk(args[1:], stdout)
+	case "peer":
+		return peerCmd(args[1:], stdout)
 	case "identity":
 		return identityCmd(args[1:], stdout)
 	case "scramble":
@@ -112,6 +128,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return scrambleCmd(args[1:], stdout, true)
 	case "voicetest":
 		return voicetestCmd(args[1:], stdout)
+	case "audio":
+		return audioCmd(args[1:], stdout)
+	case "phone":
+		return phoneCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, buildinfo.String())
 		return nil
@@ -154,12 +174,30 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.UserAgent, "user-agent", buildinfo.UserAgent(), "Server/User-Agent header value (empty sends none)")
 	fs.StringVar(&cfg.WebAddr, "web", ":8443", "web page (HTTPS) listen address (empty disables)")
 	fs.StringVar(&cfg.WebHTTPAddr, "web-http", "", "plain HTTP address that only redirects to the web page (e.g. :80)")
+	fs.StringVar(&cfg.PeerAddr, "peer", daemon.PeerAuto, "mutual-TLS listen address for paired hushbox peers; auto: the --web host, port + 1 (empty disables peering; needs --web)")
 	fs.StringVar(&cfg.Digest, "digest", "SHA-256,MD5", "digest algorithms to challenge with, most preferred first (phones that only read the first challenge need MD5 first)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	fs.StringVar(&cfg.PhoneAudio, "phone", "", "make the board's handset extension 100 on this sound device (portaudio[:NAME], null, wav:IN,OUT); the appliance uses portaudio by default")
+	fs.BoolVar(&cfg.Appliance, "appliance", false, "run as the appliance's daemon (set by /init; allows reboot from the web page)")
+	fs.StringVar(&cfg.Firewall, "firewall", daemon.FirewallAuto, "mirror DoS bans into nftables: auto (on the appliance only), nft, off")
+	fs.StringVar(&cfg.BootDir, "boot-dir", "", "boot partition with the A/B firmware slots (set by /init: /boot); empty turns firmware updates off")
+	fs.StringVar(&cfg.UpdateKey, "update-key", DefaultUpdateKey, "release public key (PEM) firmware update bundles must be signed with")
+	fs.StringVar(&cfg.Board, "board", "", "board name for update bundles (default: hb_board in BOOT-DIR/hushbox.env, else the device tree)")
+	fs.DurationVar(&cfg.UpdateGrace, "update-grace", daemon.DefaultUpdateGrace, "how long a test boot of new firmware must stay up before it is checked and marked good")
+	role := roleFlag(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	// Flags given explicitly win over settings saved on the web page.
+	cfg.Flags = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { cfg.Flags[f.Name] = true })
+	// The role's defaults (role.go) fill what no flag gave.
+	lf, err := applyRole(&cfg, *role, *logFormat, os.Getenv)
+	if err != nil {
+		return err
+	}
+	logFormat = &lf
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		return usageError{fmt.Sprintf("bad --log-level %q", *level)}
@@ -181,7 +219,30 @@ func serve(args []string, stderr io.Writer) error {
 	cfg.Command = os.Args[0]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return daemon.Run(ctx, cfg)
+	err = bindHint(daemon.Run(ctx, cfg))
+	stop()
+	switch {
+	case errors.Is(err, daemon.ErrRestart):
+		return reexec(stderr)
+	case errors.Is(err, daemon.ErrReboot):
+		fmt.Fprintln(stderr, "hushbox: rebooting")
+		return daemon.RebootBoard()
+	}
+	return err
+}
+
+// reexec replaces this process with a fresh start of the same binary and
+// arguments (the web page's restart); it returns only on failure.
+func reexec(stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	fmt.Fprintln(stderr, "hushbox: restarting")
+	if err := syscall.Exec(exe, os.Args, os.Environ()); err != nil {
+		return fmt.Errorf("restart: exec %s: %w", exe, err)
+	}
+	return nil
 }
 
 func dataFlag(fs *flag.FlagSet) *string {

@@ -50,6 +50,8 @@ type Admin interface {
 	RemoveExtension(ctx context.Context, number string) error
 	// SetRequireSRTP sets whether an extension's calls must use SRTP.
 	SetRequireSRTP(ctx context.Context, number string, require bool) error
+	// SetName changes an extension's display name (empty clears it).
+	SetName(ctx context.Context, number, name string) error
 	// SetPassword replaces a password (generated when empty) and returns it.
 	SetPassword(ctx context.Context, number, password string) (string, error)
 	CDRs(ctx context.Context, q store.CDRQuery) ([]store.CDR, error)

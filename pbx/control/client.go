@@ -111,6 +111,10 @@ func (r *Remote) SetRequireSRTP(ctx context.Context, number string, require bool
 	return r.do(ctx, "POST", "/extensions/"+url.PathEscape(number)+"/policy", policyRequest{RequireSRTP: require}, nil)
 }
 
+func (r *Remote) SetName(ctx context.Context, number, name string) error {
+	return r.do(ctx, "POST", "/extensions/"+url.PathEscape(number)+"/name", extensionRequest{Name: name}, nil)
+}
+
 func (r *Remote) RemoveExtension(ctx context.Context, number string) error {
 	return r.do(ctx, "DELETE", "/extensions/"+url.PathEscape(number), nil, nil)
 }

@@ -78,6 +78,18 @@ func exercise(t *testing.T, a Admin, live bool) {
 	if err := a.SetRequireSRTP(ctx, "999", true); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("policy of a missing extension: %v", err)
 	}
+	if err := a.SetName(ctx, "101", "Alice Desk"); err != nil {
+		t.Fatal(err)
+	}
+	if exts, _ := a.Extensions(ctx); exts[0].Name != "Alice Desk" {
+		t.Fatalf("name not stored: %+v", exts[0])
+	}
+	if err := a.SetName(ctx, "101", "bad\tname"); err == nil {
+		t.Fatal("unprintable name accepted")
+	}
+	if err := a.SetName(ctx, "999", "Nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rename of a missing extension: %v", err)
+	}
 	if _, err := a.SetPassword(ctx, "102", "tiny"); err == nil {
 		t.Fatal("weak password accepted")
 	}

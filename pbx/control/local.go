@@ -81,6 +81,18 @@ func (l *Local) SetRequireSRTP(_ context.Context, number string, require bool) e
 	return l.db.PutExtension(e)
 }
 
+func (l *Local) SetName(_ context.Context, number, name string) error {
+	e, err := l.db.Extension(number)
+	if err != nil {
+		return fmt.Errorf("extension %s: %w", number, err)
+	}
+	e.Name = name
+	if err := l.db.PutExtension(e); err != nil {
+		return fmt.Errorf("extension %s: %w", number, err)
+	}
+	return nil
+}
+
 func (l *Local) RemoveExtension(_ context.Context, number string) error {
 	if err := l.db.DeleteExtension(number); err != nil {
 		return fmt.Errorf("remove extension %s: %w", number, err)

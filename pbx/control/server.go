@@ -84,6 +84,7 @@ func Listen(dir string, local *Local, live Live, log *slog.Logger) (*Server, err
 	mux.HandleFunc("DELETE /extensions/{num}", s.removeExtension)
 	mux.HandleFunc("POST /extensions/{num}/password", s.setPassword)
 	mux.HandleFunc("POST /extensions/{num}/policy", s.setPolicy)
+	mux.HandleFunc("POST /extensions/{num}/name", s.setName)
 	mux.HandleFunc("GET /cdrs", s.cdrs)
 	mux.HandleFunc("GET /registrations", s.registrations)
 	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.live.Calls()) })
@@ -299,6 +300,21 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("extension policy changed", "ext", num, "require_srtp", req.RequireSRTP, "via", "control socket")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) setName(w http.ResponseWriter, r *http.Request) {
+	var req extensionRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("bad request: %w", err))
+		return
+	}
+	num := r.PathValue("num")
+	if err := s.local.SetName(r.Context(), num, req.Name); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.log.Info("extension renamed", "ext", num, "via", "control socket")
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -33,6 +33,11 @@ type Config struct {
 	// WebHTTPAddr, when set, only redirects plain HTTP to it.
 	WebAddr     string
 	WebHTTPAddr string
+	// PeerAddr serves mutual TLS to paired hushbox peers (heartbeats, later
+	// replication and hand-off); pairing itself happens on WebAddr, so
+	// peering needs both. "auto" is WebAddr's host and port + 1 (port 0
+	// when WebAddr's is 0); empty disables peering.
+	PeerAddr string
 	// Digest is the comma-separated challenge order, e.g. "SHA-256,MD5".
 	Digest string
 	Log    *slog.Logger
@@ -41,6 +46,35 @@ type Config struct {
 	Command string
 	// Out receives the few lines a person starting hushbox needs to read.
 	Out io.Writer
+	// Flags names the command-line flags given explicitly ("sip",
+	// "rtp-ports", ...): those values win over stored settings, the others
+	// come from the store when it holds them (settings.go). Nil (a Config
+	// made in code) counts every non-empty field as given.
+	Flags map[string]bool
+	// BootDir is the boot partition with the A/B firmware slots (the
+	// appliance's /boot); empty turns firmware updates off (update.go).
+	// UpdateKey is the release public key file bundles must be signed
+	// with; Board names this board for bundles (empty: detected);
+	// UpdateGrace is how long a test boot stays up before it is checked
+	// and marked good (0: DefaultUpdateGrace).
+	BootDir     string
+	UpdateKey   string
+	Board       string
+	UpdateGrace time.Duration
+	// Appliance says hushbox runs as the appliance's daemon (started by
+	// /init with --appliance); only then may the web page reboot the board.
+	Appliance bool
+	// Firewall says where bans go besides the userspace drop: "auto"
+	// (nftables on the appliance only), "nft" or "off". See ParseFirewall.
+	Firewall string
+	// Role is board (the default; empty means board) or cloud, the peer
+	// run as a container: no appliance features (role.go).
+	Role Role
+	// PhoneAudio, when set, makes the board's handset extension 100: a
+	// phone endpoint on this sound device spec ("portaudio", "null",
+	// "wav:IN,OUT") registered to this daemon (phone.go). The appliance
+	// uses "portaudio" when it is empty.
+	PhoneAudio string
 }
 
 // ParsePortRange parses "LO-HI" into an inclusive range that holds at least

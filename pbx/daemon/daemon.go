@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -25,6 +27,7 @@ import (
 	"hushbox/pbx/call"
 	"hushbox/pbx/control"
 	"hushbox/pbx/identity"
+	"hushbox/pbx/logbuf"
 	"hushbox/pbx/media"
 	"hushbox/pbx/registrar"
 	"hushbox/pbx/sipmsg"
@@ -45,6 +48,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if out == nil {
 		out = io.Discard
 	}
+	// The newest log lines are kept for the web page's system view.
+	ring := logbuf.New(0, 0)
+	log = slog.New(logbuf.Tee(log.Handler(), ring, slog.LevelInfo))
+	// The web page's restart and reboot end this context (system.go).
+	ctx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	role, err := ParseRole(string(cfg.Role))
+	if err != nil {
+		return err
+	}
+	cfg.Role = role
+	sys := &system{cancel: cancelRun, ring: ring, canReboot: canReboot(cfg.Appliance && role.Appliance())}
 
 	algs := auth.DefaultAlgorithms
 	if cfg.Digest != "" {
@@ -52,10 +67,6 @@ func Run(ctx context.Context, cfg Config) error {
 		if algs, err = auth.ParseAlgorithms(cfg.Digest); err != nil {
 			return err
 		}
-	}
-	lo, hi, err := ParsePortRange(cfg.RTPPorts)
-	if err != nil {
-		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
@@ -76,6 +87,23 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer db.Close()
+	// Settings saved on the web page apply unless a flag was given.
+	flagRealm := cfg.fromFlag("realm", cfg.Realm)
+	if err := applyStored(db, &cfg, log); err != nil {
+		return err
+	}
+	lo, hi, err := ParsePortRange(cfg.RTPPorts)
+	if err != nil {
+		return err
+	}
+	if cfg.Firewall, err = ParseFirewall(cfg.Firewall); err != nil {
+		return err
+	}
+	if role.Appliance() {
+		if err := writeSystemConf(cfg.DataDir, db); err != nil {
+			log.Warn("network and time settings for the appliance not written", "err", err)
+		}
+	}
 	// The realm is a stored setting: --realm changes it, otherwise the one
 	// chosen before (or the default) stays, so extensions added with the
 	// daemon stopped get HA1 values for the realm it will serve.
@@ -100,6 +128,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("nonce key: %w", err)
 	}
+	// The DoS guard comes before any listener: the first datagram meets it.
+	grd, err := newGuard(db, cfg.Firewall, cfg.Appliance, log.With("component", "guard"))
+	if err != nil {
+		return fmt.Errorf("guard: %w", err)
+	}
 
 	id, err := identity.Load(cfg.DataDir, db)
 	if err != nil {
@@ -123,8 +156,17 @@ func Run(ctx context.Context, cfg Config) error {
 	sipLog := log.With("component", "sipgo")
 	// Folded header lines (RFC 3261 7.3.1) are joined before parsing: the
 	// parser does not handle them in every header.
-	var fast *fastRegister // set before the listeners start
+	var fast *fastRegister  // set before the listeners start
+	var sipIn atomic.Uint64 // SIP messages received, for the traffic graph
 	unfold := func(p sip.TransportReadProps, data []byte) ([]byte, error) {
+		sipIn.Add(1)
+		// The guard looks first, before a byte is parsed (guard.go).
+		if !admit(grd, p, data) {
+			if p.Transport == "UDP" || p.Transport == "udp" {
+				return nil, nil // silence
+			}
+			return nil, errRefused // a stream cannot skip a message: close it
+		}
 		if p.Transport == "UDP" || p.Transport == "udp" {
 			data = sipmsg.Normalize(data)
 			if fast != nil && fast.offer(data, p.RemoteAddr) {
@@ -192,6 +234,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return string(pw), nil
 	}
 	authn := auth.New(cfg.Realm, nonceKey, db, log.With("component", "auth"))
+	authn.SetFailureHook(authFailed(grd))
 	authn.SetAlgorithms(algs)
 	loc := registrar.NewLocation()
 	if saved, ok, err := db.Setting(settingBindings); err != nil {
@@ -261,6 +304,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var fastWG sync.WaitGroup
 	fast.run(fastCtx, &fastWG)
 	defer func() { stopFast(); fastWG.Wait() }()
+	defer runGuard(grd, fast)()
 
 	var wg sync.WaitGroup
 	serve := func(name string, f func() error) {
@@ -273,9 +317,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	serve("udp", func() error { return srv.ServeUDP(udpConn) })
-	serve("tcp", func() error { return srv.ServeTCP(tcpLn) })
+	serve("tcp", func() error { return srv.ServeTCP(guardedListener{tcpLn, grd}) })
 	if tlsLn != nil {
-		serve("tls", func() error { return srv.ServeTLS(tlsLn) })
+		serve("tls", func() error { return srv.ServeTLS(guardedListener{tlsLn, grd}) })
 	}
 
 	ups := upstream.New(client, signer, func(tp string) *sip.ContactHeader {
@@ -298,9 +342,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer ctl.Close()
 
+	// The board's handset as extension 100 (phone.go).
+	bphone, err := startPhoneIfAsked(ctx, cfg, db, netip.AddrPortFrom(adv, uint16(ports["udp"])), log.With("component", "phone"))
+	if err != nil {
+		return err
+	}
 	var webLn net.Listener
 	var webSrv *web.Server
 	var webToken, webFP string
+	var peers *peering
+	upd := newInstaller(cfg, log.With("component", "update")) // nil: firmware updates off (update.go)
 	if cfg.WebAddr != "" {
 		need, err := web.NeedsSetup(db)
 		if err != nil {
@@ -316,9 +367,17 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("web certificate: %w", err)
 		}
 		webFP = fp
-		webSrv, err = web.New(web.Config{Admin: web.NewLiveAdmin(control.NewLocal(db), live), Store: db, DataDir: cfg.DataDir,
+		admin := web.NewLiveAdmin(control.NewLocal(db), live)
+		if cfg.PeerAddr != "" {
+			if peers, err = startPeering(ctx, cfg, db, id.Public(), cert, ports["tls"], admin, &wg, log.With("component", "peer")); err != nil {
+				return err
+			}
+			admin = peerAdmin{Admin: admin, Manager: peers.m}
+		}
+		webSrv, err = web.New(web.Config{Admin: admin, Store: db, DataDir: cfg.DataDir,
 			Version: buildinfo.Version, Log: log.With("component", "web"), SetupToken: webToken,
-			Certificate: cert, Fingerprint: fp, Started: time.Now(),
+			Certificate: cert, Fingerprint: fp, Started: time.Now(), Guard: webGuard{grd},
+			System: sys, Settings: settingsForm(cfg, flagRealm, cfg.DataDir, db), Updater: webUpdater(upd), Role: role.String(), SIPMessages: sipIn.Load, Phone: phoneForWeb(bphone),
 			SIP: web.SIPAccess{Server: adv.String(), Port: ports["udp"], Transport: "udp", Realm: cfg.Realm}})
 		if err != nil {
 			return fmt.Errorf("web: %w", err)
@@ -375,6 +434,9 @@ func Run(ctx context.Context, cfg Config) error {
 		if webToken != "" {
 			fmt.Fprintf(out, "hushbox: first start: open the web page and enter the setup token %s\n", webToken)
 		}
+		if peers != nil {
+			fmt.Fprintf(out, "hushbox: peers (mutual TLS) on %s\n", net.JoinHostPort(host, strconv.Itoa(peers.port())))
+		}
 	}
 	fmt.Fprintf(out, "hushbox: data in %s\n", cfg.DataDir)
 	if exts, err := db.Extensions(); err == nil && len(exts) == 0 {
@@ -384,11 +446,22 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		fmt.Fprintf(out, "hushbox: no extensions yet; add one with: %s ext add 101 --name Alice --data %s\n", self, cfg.DataDir)
 	}
+	fmt.Fprintf(out, "hushbox: role %s\n", role)
 	fmt.Fprintf(out, "hushbox: ready\n")
-	log.Info("serving", "sip", cfg.SIPAddr, "tls", cfg.SIPTLSAddr, "media_ip", host)
+	if upd != nil {
+		var webAddr net.Addr
+		if webLn != nil {
+			webAddr = webLn.Addr()
+		}
+		go markGoodWhenHealthy(ctx, upd, cfg.UpdateGrace, healthCheck(ports["udp"], webAddr), log.With("component", "update"))
+	}
+	log.Info("serving", "role", role.String(), "sip", cfg.SIPAddr, "tls", cfg.SIPTLSAddr, "media_ip", host)
 
 	<-ctx.Done()
 	log.Info("shutting down", "calls", calls.Count())
+	if bphone != nil {
+		bphone.wait() // hangs up and unregisters while SIP still listens
+	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	calls.Shutdown(shutCtx)
 	cancel()
@@ -407,7 +480,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Error("save registrations", "err", err)
 	}
 	fmt.Fprintf(out, "hushbox: stopped\n")
-	return nil
+	return sys.result()
 }
 
 // settingBindings is where the registrations are kept across a clean restart.

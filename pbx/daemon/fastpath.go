@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -33,11 +34,15 @@ type fastRegister struct {
 	queue  chan datagram
 	// Dropped counts REGISTERs shed because the queue was full.
 	Dropped atomic.Uint64
+	// maxDelay is the longest queue wait (ns) since the guard's sampler
+	// last asked: one of the pressure inputs.
+	maxDelay atomic.Int64
 }
 
 type datagram struct {
 	data []byte
 	from net.Addr
+	at   time.Time // when it was queued
 }
 
 // queueLen bounds the REGISTERs waiting for a worker (about 1.5 MiB).
@@ -58,6 +63,7 @@ func (f *fastRegister) run(ctx context.Context, wg *sync.WaitGroup) {
 				case <-ctx.Done():
 					return
 				case d := <-f.queue:
+					f.noteDelay(time.Since(d.at))
 					if !f.answer(d.data, d.from) {
 						f.log.Debug("REGISTER not parseable", "src", d.from)
 					}
@@ -74,7 +80,7 @@ func (f *fastRegister) offer(data []byte, raddr net.Addr) bool {
 		return false
 	}
 	select {
-	case f.queue <- datagram{data: bytes.Clone(data), from: raddr}:
+	case f.queue <- datagram{data: bytes.Clone(data), from: raddr, at: time.Now()}:
 	default:
 		f.Dropped.Add(1)
 	}

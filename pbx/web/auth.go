@@ -76,7 +76,9 @@ func wantsJSON(path string) bool {
 // setupGate sends everything to /setup while no admin password is set.
 func (s *Server) setupGate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.configured.Load() || r.URL.Path == "/setup" || strings.HasPrefix(r.URL.Path, "/static/") {
+		// The pairing endpoint (peers.go) works before setup: a headless
+		// cloud peer shows its code with `hushbox peer code`.
+		if s.configured.Load() || r.URL.Path == "/setup" || strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == pairPath {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -114,7 +116,7 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			return
 		}
 		if !isSafeMethod(r.Method) {
-			upload := r.URL.Path == restorePath && isMultipart(r)
+			upload := (r.URL.Path == restorePath || r.URL.Path == updatePath) && isMultipart(r)
 			if !upload {
 				r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			} else {
@@ -129,7 +131,7 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 					if err := r.ParseMultipartForm(uploadMemory); err != nil {
 						var tooBig *http.MaxBytesError
 						if errors.As(err, &tooBig) {
-							http.Error(w, "the backup file is larger than 64 MiB", http.StatusRequestEntityTooLarge)
+							http.Error(w, "the file is larger than 64 MiB", http.StatusRequestEntityTooLarge)
 						} else {
 							http.Error(w, "bad upload", http.StatusBadRequest)
 						}

@@ -2,9 +2,12 @@ package web
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
+
+	"hushbox/pbx/sysinfo"
 )
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -31,19 +34,60 @@ type liveEvent struct {
 	Calls         int        `json:"calls"`
 	Extensions    int        `json:"extensions"`
 	Packets       uint64     `json:"packets"`
+	SIP           uint64     `json:"sip"` // SIP messages received so far
 	List          []liveCall `json:"list"`
+	// CPU is the process's CPU use in percent of one core; Load the
+	// system's 1-minute load average.
+	CPU  float64 `json:"cpu"`
+	Load float64 `json:"load"`
+	// RSS and MemAvailable are shown formatted ("23.4 MiB"); MemUsed is
+	// the system's used memory in percent, for the gauge.
+	RSS          string  `json:"rss"`
+	MemAvailable string  `json:"mem_available"`
+	MemUsed      float64 `json:"mem_used"`
+	// Pressure is the guard's verdict; absent when there is no guard.
+	Pressure *Pressure `json:"pressure,omitempty"`
+	Refused  uint64    `json:"refused"`
 }
 
 func (s *Server) liveEvent(r *http.Request) liveEvent {
 	st := s.status(r.Context())
 	now := s.now()
 	ev := liveEvent{Time: now.UnixMilli(), Uptime: fmtUptime(st.Uptime), Registrations: len(st.Registrations),
-		Calls: len(st.Calls), Extensions: st.Extensions, Packets: st.Packets, List: make([]liveCall, 0, len(st.Calls))}
+		Calls: len(st.Calls), Extensions: st.Extensions, Packets: st.Packets, SIP: st.SIP, List: make([]liveCall, 0, len(st.Calls))}
+	ev.CPU, ev.Load = round1(st.Sys.ProcessCPU), st.Sys.Load1
+	ev.RSS, ev.MemAvailable, ev.MemUsed = fmtBytes(st.Sys.RSS), fmtBytes(st.Sys.MemAvailable), round1(memUsed(st.Sys))
+	ev.Pressure, ev.Refused = st.Pressure, st.Refused
 	for _, c := range st.Calls {
 		ev.List = append(ev.List, liveCall{From: c.From, To: c.To, State: c.State, Codec: c.Codec, SAS: c.SAS, Trunk: c.Trunk,
 			Duration: fmtDuration(now.Sub(c.Start))})
 	}
 	return ev
+}
+
+// round1 rounds to one decimal.
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// memUsed is the system's memory in use, in percent.
+func memUsed(s sysinfo.Snapshot) float64 {
+	if s.MemTotal == 0 || s.MemAvailable > s.MemTotal {
+		return 0
+	}
+	return float64(s.MemTotal-s.MemAvailable) * 100 / float64(s.MemTotal)
+}
+
+// fmtBytes shows a byte count in binary units ("23.4 MiB").
+func fmtBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + []string{"KiB", "MiB", "GiB", "TiB"}[i]
 }
 
 // fmtUptime shows an uptime as "3d 4h 5m" (seconds under a minute).

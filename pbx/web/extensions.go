@@ -243,6 +243,27 @@ func (s *Server) extensionSRTP(w http.ResponseWriter, r *http.Request) {
 	s.flashRedirect(w, r, "/extensions", flash{Msg: "Extension " + num + " " + state + " SRTP."})
 }
 
+// extensionName changes an extension's display name.
+func (s *Server) extensionName(w http.ResponseWriter, r *http.Request) {
+	num := pathNumber(r)
+	if num == "" {
+		http.NotFound(w, r)
+		return
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if e := nameError(name); e != "" {
+		s.showExtensions(w, r, http.StatusBadRequest, formErrors{"name-" + num: e}, nil)
+		return
+	}
+	if err := s.cfg.Admin.SetName(r.Context(), num, name); err != nil {
+		s.log.Error("web: rename extension", "ext", num, "err", err)
+		s.showExtensions(w, r, http.StatusBadRequest, formErrors{"": "extension " + num + " not renamed: " + plainError(err)}, nil)
+		return
+	}
+	s.log.Info("web: extension renamed", "ext", num, "src", clientIP(r))
+	s.flashRedirect(w, r, "/extensions", flash{Msg: "Extension " + num + " renamed."})
+}
+
 // plainError is an error's message without the package prefixes a user
 // has no use for.
 func plainError(err error) string {

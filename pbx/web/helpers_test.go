@@ -114,11 +114,13 @@ func newEnv(t testing.TB) *env {
 	live := &fakeLive{}
 	logs := &syncBuffer{}
 	s, err := New(Config{
-		Admin:      NewLiveAdmin(control.NewLocal(db), live),
-		Store:      db,
-		Version:    "v0.test",
-		Log:        slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		SetupToken: testToken,
+		Admin:       NewLiveAdmin(control.NewLocal(db), live),
+		Store:       db,
+		Version:     "v0.test",
+		Role:        "board",
+		SIPMessages: func() uint64 { return 4321 },
+		Log:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		SetupToken:  testToken,
 	})
 	if err != nil {
 		t.Fatal(err)

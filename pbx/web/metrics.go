@@ -39,9 +39,23 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	metric("hushbox_registrations", "gauge", "Live SIP registrations (bindings).", len(st.Registrations))
 	metric("hushbox_extensions", "gauge", "Configured extensions.", st.Extensions)
 	metric("hushbox_calls_active", "gauge", "Calls in progress.", len(st.Calls))
+	metric("hushbox_sip_messages_received_total", "counter", "SIP messages received on every transport, refused ones included.", st.SIP)
 	metric("hushbox_rtp_packets_relayed_total", "counter", "RTP packets relayed by calls, as observed by the web server.", st.Packets)
 	metric("hushbox_calls_scrambled_frames", "gauge", "Frames scrambled or descrambled by the calls in progress.", scrambled)
 	metric("hushbox_calls_dropped_frames", "gauge", "Frames the calls in progress could not scramble (never sent in clear).", dropped)
+	metric("process_cpu_seconds_total", "counter", "User and system CPU time of the hushbox process.", st.Sys.CPUSeconds)
+	metric("process_resident_memory_bytes", "gauge", "Resident memory of the hushbox process.", st.Sys.RSS)
+	metric("hushbox_system_load1", "gauge", "System load average over one minute.", st.Sys.Load1)
+	metric("hushbox_memory_available_bytes", "gauge", "Memory the system can still give to programs (MemAvailable).", st.Sys.MemAvailable)
+	metric("hushbox_memory_total_bytes", "gauge", "The system's memory (MemTotal).", st.Sys.MemTotal)
+	guard := 0
+	if st.Pressure != nil {
+		guard = 1
+		metric("hushbox_pressure_level", "gauge", "DoS guard pressure: 0 normal, 1 elevated, 2 high, 3 critical.", st.Pressure.Level)
+		metric("hushbox_pressure_score", "gauge", "DoS guard pressure score, 0 to 1.", st.Pressure.Score)
+		metric("hushbox_guard_refused_total", "counter", "SIP requests the DoS guard dropped or refused.", st.Refused)
+	}
+	metric("hushbox_guard_enabled", "gauge", "1 when the DoS guard runs.", guard)
 	up := 1
 	if len(st.Problems) > 0 {
 		up = 0

@@ -44,6 +44,7 @@ func TestMetricsAccess(t *testing.T) {
 		"hushbox_registrations 2\n",
 		"hushbox_calls_active 1\n",
 		"hushbox_rtp_packets_relayed_total 5990\n",
+		"hushbox_sip_messages_received_total 4321\n",
 		`hushbox_build_info{version="v0.test"} 1`,
 		"# TYPE hushbox_calls_active gauge\n",
 		"hushbox_uptime_seconds 5400\n",

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -19,9 +20,22 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pageNames are the templates under templates/, each rendered inside
-// layout.html.
-var pageNames = []string{"setup", "login", "dashboard", "extensions", "trunks", "cdrs", "settings", "backup"}
+// pageNames are the templates under templates/ other than layout.html,
+// each rendered inside it: a new page only needs its file.
+func pageNames() ([]string, error) {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range files {
+		n := strings.TrimSuffix(path.Base(f), ".html")
+		if n != "layout" {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
 
 // pages holds one parsed template set per page.
 type pages struct {
@@ -35,9 +49,13 @@ var funcs = template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02 15:04:05")
 	},
-	"dur":    fmtDuration,
-	"uptime": fmtUptime,
-	"age":    func(t time.Time) string { return fmtDuration(time.Since(t)) },
+	"dur":     fmtDuration,
+	"uptime":  fmtUptime,
+	"age":     func(t time.Time) string { return fmtDuration(time.Since(t)) },
+	"bytes":   fmtBytes,
+	"pct":     func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"memused": memUsed,
+	"load":    func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
 }
 
 // fmtDuration shows a duration as h:mm:ss (or m:ss under an hour).
@@ -54,7 +72,11 @@ func fmtDuration(d time.Duration) string {
 
 func loadPages() (*pages, error) {
 	p := &pages{t: make(map[string]*template.Template)}
-	for _, n := range pageNames {
+	names, err := pageNames()
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	for _, n := range names {
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", n, err)
@@ -76,6 +98,7 @@ type pageData struct {
 	CSRF     string
 	Flash    flash
 	Version  string
+	Role     string
 	Errors   formErrors
 	// Form is what the user entered, to fill a form shown again with errors.
 	Form map[string]string
@@ -105,6 +128,7 @@ func (s *Server) renderPre(w http.ResponseWriter, r *http.Request, status int, n
 
 func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	d.Version = s.cfg.Version
+	d.Role = s.cfg.Role
 	if d.Title == "" {
 		d.Title = name
 	}

@@ -7,6 +7,7 @@ import (
 
 	"hushbox/pbx/call"
 	"hushbox/pbx/control"
+	"hushbox/pbx/sysinfo"
 )
 
 // status is one look at the running box, for the dashboard, /events and
@@ -19,6 +20,16 @@ type status struct {
 	Extensions    int
 	// Packets is the running total of RTP packets relayed by calls seen.
 	Packets uint64
+	// Sys is the process's CPU and memory and the system's load.
+	Sys sysinfo.Snapshot
+	// Pressure is the DoS guard's verdict; nil when there is no guard.
+	Pressure *Pressure
+	// Refused is how many SIP requests the guard dropped or refused.
+	Refused uint64
+	// Version is the running version.
+	Version string
+	// SIP is the running total of SIP messages received.
+	SIP uint64
 	// Problems are short notes on what could not be read.
 	Problems []string
 }
@@ -38,6 +49,18 @@ func (s *Server) status(ctx context.Context) status {
 		st.Problems = append(st.Problems, "extensions: "+plainError(err))
 	}
 	st.Packets = s.traffic.observe(st.Calls)
+	st.Version = s.cfg.Version
+	if s.cfg.SIPMessages != nil {
+		st.SIP = s.cfg.SIPMessages()
+	}
+	if st.Sys, err = s.sys.Sample(); err != nil {
+		st.Problems = append(st.Problems, "cpu and memory: "+plainError(err))
+	}
+	if s.cfg.Guard != nil {
+		p := s.cfg.Guard.Pressure()
+		st.Pressure = &p
+		st.Refused = s.cfg.Guard.Refused()
+	}
 	return st
 }
 

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"hushbox/pbx/control"
+	"hushbox/pbx/sysinfo"
 )
 
 // Store keys this package uses.
@@ -84,6 +85,19 @@ type Config struct {
 	Guard   Guard
 	System  System
 	Updater Updater
+	// Role is "board" or "cloud", shown beside the version.
+	Role string
+	// SIPMessages, when set, counts SIP messages received (all transports,
+	// refused ones included), for the traffic graph and /metrics.
+	SIPMessages func() uint64
+	// Phone is the board's phone (extension 100); nil: the box has none.
+	Phone Phone
+	// Settings are the editable settings (settings.go); nil shows the
+	// settings page read-only.
+	Settings *Settings
+	// Proc is the proc file system the dashboard's CPU and memory figures
+	// come from; "/proc" when empty.
+	Proc string
 }
 
 // SIPAccess is the SIP address phones register to.
@@ -118,6 +132,8 @@ type Server struct {
 	traffic traffic
 	// eventEvery is the /events period.
 	eventEvery time.Duration
+	// sys samples the process's CPU and memory for the dashboard.
+	sys *sysinfo.Sampler
 }
 
 // NewSetupToken returns a fresh one-time setup token for the daemon to
@@ -155,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 		argon:      defaultArgon,
 		streams:    make(chan struct{}, 16),
 		eventEvery: 2 * time.Second,
+		sys:        &sysinfo.Sampler{Root: cfg.Proc},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -203,6 +220,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return errors.New("web: no TLS certificate")
 	}
 	srv := s.httpServer(s.handler)
+	// Requests see ctx end, so open /events streams stop at shutdown
+	// instead of holding a restart up.
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{s.cfg.Certificate}, MinVersion: tls.VersionTLS12}
 	// ServeTLS also offers HTTP/2, so a dashboard's event stream does not
 	// take one of the browser's few HTTP/1.1 connections.

@@ -19,6 +19,28 @@
     sync();
   }
 
+  // The logs view opens at its newest line.
+  var log = document.getElementById('log');
+  if (log) log.scrollTop = log.scrollHeight;
+
+  // After a restart or reboot: reload the dashboard once the box answers.
+  var stopping = document.getElementById('stopping');
+  if (stopping) {
+    var tries = 0;
+    var poll = function () {
+      tries++;
+      fetch('/login', { cache: 'no-store', redirect: 'manual' }).then(function (r) {
+        if (r.status && r.status < 500) { window.location.href = '/'; return; }
+        setTimeout(poll, 2000);
+      }, function () {
+        document.getElementById('stopping-state').textContent = 'Waiting for hushbox… (' + tries + ')';
+        setTimeout(poll, 2000);
+      });
+    };
+    setTimeout(poll, 3000);
+    return;
+  }
+
   var dash = document.getElementById('dash');
   if (!dash || !window.EventSource) return;
 
@@ -55,6 +77,19 @@
     body.replaceChildren.apply(body, rows);
   }
 
+  function meter(id, v) { var el = document.getElementById(id); if (el) el.value = v; }
+
+  // CPU, memory and DoS pressure gauges.
+  function gauges(d) {
+    meter('g-cpu', Math.min(100, d.cpu || 0)); text('s-cpu', (d.cpu || 0).toFixed(1)); text('s-load', (d.load || 0).toFixed(2));
+    meter('g-mem', d.mem_used || 0); text('s-rss', d.rss); text('s-avail', d.mem_available);
+    if (d.pressure) {
+      meter('g-pressure', d.pressure.level); text('s-pressure', d.pressure.name); text('s-refused', d.refused);
+    } else {
+      text('s-pressure', 'guard off');
+    }
+  }
+
   function draw() {
     var dpr = window.devicePixelRatio || 1;
     var w = canvas.clientWidth, h = canvas.clientHeight;
@@ -64,7 +99,7 @@
     g.clearRect(0, 0, w, h);
     var css = getComputedStyle(document.documentElement);
     var maxP = 10, maxC = 2;
-    points.forEach(function (p) { maxP = Math.max(maxP, p.pps); maxC = Math.max(maxC, p.calls); });
+    points.forEach(function (p) { maxP = Math.max(maxP, p.pps, p.sps); maxC = Math.max(maxC, p.calls); });
     var pad = 18, step = (w - 2) / (MAX - 1);
     g.strokeStyle = css.getPropertyValue('--line'); g.lineWidth = 1;
     g.beginPath(); g.moveTo(0, h - pad + .5); g.lineTo(w, h - pad + .5); g.stroke();
@@ -78,10 +113,11 @@
       g.stroke();
     }
     line('pps', maxP, css.getPropertyValue('--accent'));
+    line('sps', maxP, css.getPropertyValue('--warn'));
     line('calls', maxC, css.getPropertyValue('--ok'));
     g.fillStyle = css.getPropertyValue('--muted'); g.font = '11px system-ui,sans-serif';
-    var cur = points.length ? points[points.length - 1] : { pps: 0, calls: 0 };
-    g.fillText('RTP ' + Math.round(cur.pps) + ' pkt/s (max ' + Math.round(maxP) + ')', 4, 12);
+    var cur = points.length ? points[points.length - 1] : { pps: 0, sps: 0, calls: 0 };
+    g.fillText('RTP ' + Math.round(cur.pps) + ' pkt/s · SIP ' + Math.round(cur.sps) + ' msg/s (max ' + Math.round(maxP) + ')', 4, 12);
     g.fillText('calls ' + cur.calls, 4, h - 4);
   }
 
@@ -90,11 +126,15 @@
     var d;
     try { d = JSON.parse(m.data); } catch (err) { return; }
     text('s-regs', d.registrations); text('s-calls', d.calls); text('s-exts', d.extensions); text('s-uptime', d.uptime);
+    gauges(d);
     renderCalls(d.list || []);
-    var pps = 0;
-    if (last && d.time > last.time) pps = Math.max(0, (d.packets - last.packets) * 1000 / (d.time - last.time));
+    var pps = 0, sps = 0;
+    if (last && d.time > last.time) {
+      pps = Math.max(0, (d.packets - last.packets) * 1000 / (d.time - last.time));
+      sps = Math.max(0, (d.sip - last.sip) * 1000 / (d.time - last.time));
+    }
     last = d;
-    points.push({ pps: pps, calls: d.calls });
+    points.push({ pps: pps, sps: sps, calls: d.calls });
     if (points.length > MAX) points.shift();
     draw();
     state.textContent = 'live · updated ' + new Date(d.time).toLocaleTimeString();
