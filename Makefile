@@ -23,7 +23,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X hushbox/pbx/buildinfo.Version=$(VERSION)
 DATA      ?= ./hushbox-data
 RUN_ARGS  ?=
-TEST_TIMEOUT ?= 20m
+TEST_TIMEOUT ?= 35m
 FUZZTIME  ?= 20s
 ARM_BIN   := bin/hushbox-linux-armv7
 
@@ -111,10 +111,15 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+# The A/B test of pbx/update boots the rpi2 image `make image` writes to out/.
+TEST_IMAGE := $(CURDIR)/out/hushbox-rpi2-$(VERSION).img.zst
 unit:
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	HUSHBOX_IMAGE=$$( [ -f $(TEST_IMAGE) ] && echo $(TEST_IMAGE) ) $(GO) test -timeout $(TEST_TIMEOUT) ./...
 
-test: vet unit audio-check arm-check
+# The image comes first: the SD image and A/B tests boot it under qemu.
+test: vet
+	$(MAKE) image BOARD=rpi2
+	$(MAKE) unit audio-check arm-check
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
