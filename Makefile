@@ -12,6 +12,7 @@
 #   make testbed  the network-namespace test bed test (root): board, cloud, router, phones, attacker
 #   make bench    Go benchmarks + REGISTER benchmark against Kamailio
 #   make fuzz     every fuzz target for FUZZTIME each
+#   make soak     calls and registrations for SOAK (default 30m): no leaks (docs/reliability.md)
 #   make screenshots  docs/img/dashboard.png from a live daemon in headless Chromium
 #   make clean
 
@@ -25,6 +26,7 @@ DATA      ?= ./hushbox-data
 RUN_ARGS  ?=
 TEST_TIMEOUT ?= 35m
 FUZZTIME  ?= 20s
+SOAK      ?= 30m
 ARM_BIN   := bin/hushbox-linux-armv7
 
 .PHONY: all run build arm arm-check test vet unit bench fuzz screenshots clean
@@ -134,6 +136,13 @@ screenshots:
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
+# Soak: steady calls and re-registrations against a daemon for SOAK
+# (SOAK=2m for a quick one); fails when memory, goroutines or open files
+# grow or a relay port leaks (scripts/soak, docs/reliability.md).
+.PHONY: soak
+soak:
+	SOAK=$(SOAK) GO=$(GO) scripts/soak.sh
+
 # Firmware updates (docs/update.md). release-key makes the key that signs
 # update bundles (build/release-key: never commit it; CI makes a throwaway
 # one) and writes its public half to rootfs/keys/release.pub, which the image
@@ -142,6 +151,7 @@ fuzz:
 RELEASE_KEY ?= build/release-key
 .PHONY: release-key update-bundle
 release-key: build
+	@mkdir -p rootfs/keys $(dir $(RELEASE_KEY))
 	bin/hushbox update keygen --out $(RELEASE_KEY) --pub rootfs/keys/release.pub
 
 # Every image carries the release public key (rootfs/keys -> /etc/hushbox).
