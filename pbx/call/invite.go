@@ -71,6 +71,11 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		user, outcome = m.cfg.Auth.Check(req, true, "")
 		switch outcome {
 		case auth.Challenge, auth.Stale:
+			if outcome == auth.Challenge && hasKeyShare(req.Body()) && strings.EqualFold(req.Transport(), "TLS") {
+				// Most likely a peer box this one no longer pins (or never
+				// did): say so, since the caller only sees a challenge.
+				m.log.Info("INVITE over TLS with a key share from an identity no trunk pins: challenged like a phone", "src", req.Source())
+			}
 			res := m.cfg.Auth.ChallengeResponse(req, true, outcome == auth.Stale)
 			m.cfg.Signer.Sign(res)
 			_ = tx.Respond(res)
