@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"hushbox/pbx/digest"
+	"hushbox/pbx/sipmsg"
 	"hushbox/pbx/store"
 )
 
@@ -163,7 +164,10 @@ func (a *Authenticator) check(req *sip.Request, proxy bool, user string) (string
 	credName, _ := headerNames(proxy)
 	now := a.now()
 	var sawOurs bool
-	for _, h := range req.GetHeaders(credName) {
+	for _, h := range req.Headers() { // GetHeaders would allocate
+		if !sipmsg.Named(h, credName) {
+			continue
+		}
 		c, err := digest.ParseCredentials(h.Value())
 		if err != nil {
 			a.log.Debug("unparseable credentials", "src", req.Source(), "err", err)

@@ -40,10 +40,24 @@ type fastRegister struct {
 }
 
 type datagram struct {
+	buf  *[]byte // from datagramPool; data is (*buf)[:n]
 	data []byte
 	from net.Addr
 	at   time.Time // when it was queued
 }
+
+// datagramPool recycles the copies of queued datagrams; outPool the
+// buffers responses are written into. The parser copies what it keeps
+// (header values are strings, a body is copied), so a datagram's buffer is
+// free again once it is answered.
+var (
+	datagramPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+	outPool      = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// maxPooled is the largest buffer put back in a pool, so one huge message
+// does not pin its memory for ever.
+const maxPooled = 8192
 
 // queueLen bounds the REGISTERs waiting for a worker (about 1.5 MiB).
 const queueLen = 1024
@@ -67,6 +81,9 @@ func (f *fastRegister) run(ctx context.Context, wg *sync.WaitGroup) {
 					if !f.answer(d.data, d.from) {
 						f.log.Debug("REGISTER not parseable", "src", d.from)
 					}
+					if cap(*d.buf) <= maxPooled {
+						datagramPool.Put(d.buf)
+					}
 				}
 			}
 		}()
@@ -79,9 +96,12 @@ func (f *fastRegister) offer(data []byte, raddr net.Addr) bool {
 	if !bytes.HasPrefix(data, registerPrefix) {
 		return false
 	}
+	buf := datagramPool.Get().(*[]byte)
+	*buf = append((*buf)[:0], data...)
 	select {
-	case f.queue <- datagram{data: bytes.Clone(data), from: raddr, at: time.Now()}:
+	case f.queue <- datagram{buf: buf, data: *buf, from: raddr, at: time.Now()}:
 	default:
+		datagramPool.Put(buf)
 		f.Dropped.Add(1)
 	}
 	return true
@@ -114,8 +134,14 @@ func (f *fastRegister) answer(data []byte, raddr net.Addr) (done bool) {
 	} else {
 		res = f.reg.Handle(req).Res
 	}
-	if _, err := f.conn.WriteTo([]byte(res.String()), raddr); err != nil {
+	out := outPool.Get().(*bytes.Buffer)
+	out.Reset()
+	res.StringWrite(out) // the bytes of res.String(), without the string
+	if _, err := f.conn.WriteTo(out.Bytes(), raddr); err != nil {
 		f.log.Debug("REGISTER answer not sent", "dst", raddr, "err", err)
+	}
+	if out.Cap() <= maxPooled {
+		outPool.Put(out)
 	}
 	return true
 }

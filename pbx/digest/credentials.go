@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -71,27 +72,48 @@ func (c Credentials) Verify(method, ha1 string) bool {
 	if !ok || !ValidHA1(alg, ha1) || method == "" {
 		return false
 	}
-	h := newHash(alg)
-	ha2 := hashHex(h, method, c.URI)
-	ha1 = strings.ToLower(ha1)
-	var want string
+	// Everything below works in buffers on the stack: no allocation.
+	var buf [512]byte
+	var ha2 [2 * sha256.Size]byte
+	msg := append(append(append(buf[:0], method...), ':'), c.URI...)
+	h2 := sumHex(ha2[:0], alg, msg)
+	msg = appendLower(buf[:0], ha1)
+	msg = append(append(append(msg, ':'), c.Nonce...), ':')
 	switch {
 	case c.QOP == "":
 		if c.NC != "" || c.CNonce != "" {
 			return false
 		}
-		want = hashHex(h, ha1, c.Nonce, ha2)
 	case strings.EqualFold(c.QOP, "auth"):
 		if _, err := c.NonceCount(); err != nil || c.CNonce == "" {
 			return false
 		}
 		// The client hashes the qop value as it sent it ("auth").
-		want = hashHex(h, ha1, c.Nonce, c.NC, c.CNonce, c.QOP, ha2)
+		msg = append(append(msg, c.NC...), ':')
+		msg = append(append(msg, c.CNonce...), ':')
+		msg = append(append(msg, c.QOP...), ':')
 	default:
 		return false
 	}
-	got := strings.ToLower(c.Response)
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	msg = append(msg, h2...)
+	var want, got [2 * sha256.Size]byte
+	w := sumHex(want[:0], alg, msg)
+	// The response in lower case (hex digits are ASCII; anything else
+	// cannot match anyway).
+	g := appendLower(got[:0], c.Response)
+	return subtle.ConstantTimeCompare(g, w) == 1
+}
+
+// appendLower appends s to dst with ASCII upper case letters lowered.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		dst = append(dst, ch)
+	}
+	return dst
 }
 
 // ParseCredentials parses the value of an Authorization or
@@ -118,7 +140,7 @@ func ParseCredentials(header string) (Credentials, error) {
 		return c, fmt.Errorf("%w: no parameters after scheme", ErrMalformed)
 	}
 	p := parser{s: s, i: i}
-	seen := make(map[string]bool, 10)
+	var seen paramSet
 	for {
 		p.skipSpace()
 		if p.eof() {
@@ -143,10 +165,9 @@ func ParseCredentials(header string) (Credentials, error) {
 		if err != nil {
 			return Credentials{}, fmt.Errorf("parameter %q: %w", name, err)
 		}
-		if seen[name] {
+		if !seen.add(name) {
 			return Credentials{}, fmt.Errorf("%w: parameter %q repeated", ErrMalformed, name)
 		}
-		seen[name] = true
 		c.set(name, val)
 		p.skipSpace()
 		if p.eof() {
@@ -158,11 +179,53 @@ func ParseCredentials(header string) (Credentials, error) {
 		p.i++
 	}
 	for _, req := range [...]string{"username", "realm", "nonce", "uri", "response"} {
-		if !seen[req] {
+		if !seen.has(req) {
 			return Credentials{}, fmt.Errorf("%w: missing %s", ErrMalformed, req)
 		}
 	}
 	return c, nil
+}
+
+// paramNames are the parameters Credentials keeps; paramSet tracks them in
+// a bit set and only needs a map for unknown ones (rare), so parsing the
+// usual header allocates nothing for the bookkeeping.
+var paramNames = [...]string{"username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "opaque", "qop", "nc"}
+
+// paramSet is the set of parameter names seen so far (lowercase).
+type paramSet struct {
+	known uint16
+	other map[string]bool
+}
+
+// add records name and reports whether it was new.
+func (s *paramSet) add(name string) bool {
+	for i, n := range paramNames {
+		if n == name {
+			if s.known&(1<<i) != 0 {
+				return false
+			}
+			s.known |= 1 << i
+			return true
+		}
+	}
+	if s.other[name] {
+		return false
+	}
+	if s.other == nil {
+		s.other = make(map[string]bool)
+	}
+	s.other[name] = true
+	return true
+}
+
+// has reports whether name was seen.
+func (s *paramSet) has(name string) bool {
+	for i, n := range paramNames {
+		if n == name {
+			return s.known&(1<<i) != 0
+		}
+	}
+	return s.other[name]
 }
 
 // set stores a parameter by its lowercase name; unknown names are dropped.
@@ -236,6 +299,19 @@ func (p *parser) value() (string, error) {
 		return p.token()
 	}
 	p.i++
+	// The usual quoted string has no escapes: return the slice of the
+	// header itself instead of building a copy.
+	for j := p.i; j < len(p.s); j++ {
+		ch := p.s[j]
+		if ch == '"' {
+			v := p.s[p.i:j]
+			p.i = j + 1
+			return v, nil
+		}
+		if ch == '\\' || ch == '\r' || ch == '\n' || ch == 0 {
+			break // the careful loop below handles (or refuses) it
+		}
+	}
 	var b strings.Builder
 	for p.i < len(p.s) {
 		ch := p.s[p.i]

@@ -186,6 +186,8 @@ func TestParseCredentialsErrors(t *testing.T) {
 		{"missing username", `Digest realm="r", nonce="n", uri="sip:x", response="00"`},
 		{"missing response", `Digest username="a", realm="r", nonce="n", uri="sip:x"`},
 		{"repeated parameter", `Digest ` + ok + `, nonce="m"`},
+		{"repeated parameter, other case", `Digest ` + ok + `, NONCE="m"`},
+		{"repeated unknown parameter", `Digest ` + ok + `, foo=1, Foo="2"`},
 		{"no equals", `Digest ` + ok + `, stale`},
 		{"unterminated quote", `Digest ` + ok + `, opaque="abc`},
 		{"escape at end", `Digest ` + ok + `, opaque="abc\`},
@@ -328,5 +330,37 @@ func BenchmarkParseCredentials(b *testing.B) {
 		if _, err := ParseCredentials(h); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVerifyIgnoresHexCase: a response or a stored HA1 in upper-case hex
+// is the same digest (some phones send upper case); anything else in the
+// response is not.
+func TestVerifyIgnoresHexCase(t *testing.T) {
+	ha1 := HA1(MD5, "101", "r", "pw")
+	c := Credentials{Username: "101", Realm: "r", Nonce: "n", URI: "sip:x", Algorithm: MD5,
+		QOP: "auth", NC: "00000001", CNonce: "c"}
+	c.Response = hashHex(MD5, ha1, "n", "00000001", "c", "auth", hashHex(MD5, "REGISTER", "sip:x"))
+	tests := []struct {
+		name     string
+		response string
+		ha1      string
+		want     bool
+	}{
+		{"lower", c.Response, ha1, true},
+		{"upper response", strings.ToUpper(c.Response), ha1, true},
+		{"upper HA1", c.Response, strings.ToUpper(ha1), true},
+		{"one digit off", c.Response[:31] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", c.Response[31])+1)%16]), ha1, false},
+		{"longer", c.Response + "0", ha1, false},
+		{"empty", "", ha1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cc := c
+			cc.Response = tt.response
+			if got := cc.Verify("REGISTER", tt.ha1); got != tt.want {
+				t.Errorf("Verify = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

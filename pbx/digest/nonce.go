@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -32,6 +34,9 @@ const MaxClockSkew = 5 * time.Second
 type Nonces struct {
 	key []byte
 	ttl time.Duration
+	// macs holds keyed HMAC-SHA256 states for reuse: keying one costs more
+	// than the MAC of a nonce.
+	macs sync.Pool
 }
 
 // NewNonces returns a nonce source keyed with key (32 random bytes, e.g.
@@ -45,7 +50,9 @@ func NewNonces(key []byte, ttl time.Duration) *Nonces {
 	if ttl <= 0 {
 		panic("digest: nonce ttl must be positive")
 	}
-	return &Nonces{key: append([]byte(nil), key...), ttl: ttl}
+	n := &Nonces{key: append([]byte(nil), key...), ttl: ttl}
+	n.macs.New = func() any { return &macState{h: hmac.New(sha256.New, n.key)} }
+	return n
 }
 
 // TTL returns how long a nonce stays valid.
@@ -56,8 +63,11 @@ func (n *Nonces) New(now time.Time) string {
 	var raw [nonceRawLen]byte
 	binary.BigEndian.PutUint64(raw[:nonceTSLen], uint64(now.UnixNano()))
 	_, _ = rand.Read(raw[nonceTSLen : nonceTSLen+nonceRandLen]) // never fails since Go 1.24
-	copy(raw[nonceTSLen+nonceRandLen:], n.mac(raw[:nonceTSLen+nonceRandLen]))
-	return base64.RawURLEncoding.EncodeToString(raw[:])
+	var mac [sha256.Size]byte
+	copy(raw[nonceTSLen+nonceRandLen:], n.mac(mac[:0], raw[:nonceTSLen+nonceRandLen]))
+	var out [NonceLen]byte
+	base64.RawURLEncoding.Encode(out[:], raw[:])
+	return string(out[:])
 }
 
 // Check reports whether nonce was minted by this source (same key). ok is
@@ -70,11 +80,12 @@ func (n *Nonces) Check(nonce string, now time.Time) (ok bool, stale bool) {
 	if len(nonce) != NonceLen {
 		return false, false
 	}
-	var raw [nonceRawLen]byte
-	if m, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil || m != nonceRawLen {
+	raw, ok := decodeNonce(nonce)
+	if !ok {
 		return false, false
 	}
-	if !hmac.Equal(raw[nonceTSLen+nonceRandLen:], n.mac(raw[:nonceTSLen+nonceRandLen])) {
+	var mac [sha256.Size]byte
+	if !hmac.Equal(raw[nonceTSLen+nonceRandLen:], n.mac(mac[:0], raw[:nonceTSLen+nonceRandLen])) {
 		return false, false
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:nonceTSLen])))
@@ -88,16 +99,40 @@ func (n *Nonces) Check(nonce string, now time.Time) (ok bool, stale bool) {
 // Issued returns when a nonce was minted. It does not authenticate the
 // nonce: call it after Check said ok.
 func Issued(nonce string) (time.Time, bool) {
-	var raw [nonceRawLen]byte
-	if m, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil || m != nonceRawLen {
+	raw, ok := decodeNonce(nonce)
+	if !ok {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(raw[:nonceTSLen]))), true
 }
 
-// mac returns the truncated HMAC-SHA256 of msg.
-func (n *Nonces) mac(msg []byte) []byte {
-	h := hmac.New(sha256.New, n.key)
-	h.Write(msg)
-	return h.Sum(nil)[:nonceMACLen]
+// decodeNonce decodes an encoded nonce into its raw bytes, working on the
+// stack (no allocation); ok is false when it is not a nonce's encoding.
+func decodeNonce(nonce string) (raw [nonceRawLen]byte, ok bool) {
+	if len(nonce) != NonceLen {
+		return raw, false
+	}
+	var src [NonceLen]byte
+	copy(src[:], nonce)
+	m, err := base64.RawURLEncoding.Decode(raw[:], src[:])
+	return raw, err == nil && m == nonceRawLen
+}
+
+// macState is a keyed HMAC and the buffer its sums go to (a buffer passed
+// through the hash.Hash interface would escape to the heap).
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// mac appends the truncated HMAC-SHA256 of msg to dst and returns the
+// nonceMACLen bytes of it.
+func (n *Nonces) mac(dst, msg []byte) []byte {
+	st := n.macs.Get().(*macState)
+	st.h.Reset()
+	st.h.Write(msg)
+	st.h.Sum(st.sum[:0])
+	dst = append(dst, st.sum[:nonceMACLen]...)
+	n.macs.Put(st)
+	return dst[len(dst)-nonceMACLen:]
 }

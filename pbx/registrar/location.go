@@ -127,8 +127,10 @@ func (l *Location) update(ext string, set []Binding, removeAll bool, remove []st
 	if m == nil {
 		m = map[string]Binding{}
 	}
-	for _, b := range set {
-		if old, ok := m[b.key()]; ok && old.CallID == b.CallID && b.CSeq <= old.CSeq {
+	keys := make([]string, len(set)) // each key once: it formats a URI
+	for i, b := range set {
+		keys[i] = b.key()
+		if old, ok := m[keys[i]]; ok && old.CallID == b.CallID && b.CSeq <= old.CSeq {
 			l.mu.Unlock()
 			return nil, false
 		}
@@ -140,8 +142,8 @@ func (l *Location) update(ext string, set []Binding, removeAll bool, remove []st
 		delete(m, k)
 	}
 	now := l.now()
-	for _, b := range set {
-		m[b.key()] = b
+	for i, b := range set {
+		m[keys[i]] = b
 	}
 	// Enforce the per-extension cap by dropping the stalest bindings.
 	for len(m) > maxPerExt {

@@ -48,7 +48,7 @@ type headerGetter interface {
 // HeaderInt reads a non-negative integer header (Expires, Min-Expires).
 // ok is false when the header is missing or not a number.
 func HeaderInt(m headerGetter, name string) (int, bool) {
-	h := m.GetHeader(name)
+	h := FirstHeader(m, name)
 	if h == nil {
 		return 0, false
 	}
@@ -63,11 +63,12 @@ func HeaderInt(m headerGetter, name string) (int, bool) {
 // and comma-separated values.
 func Contacts(m headerGetter) []*sip.ContactHeader {
 	var out []*sip.ContactHeader
-	for _, h := range m.GetHeaders("Contact") {
+	EachHeader(m, "Contact", func(h sip.Header) bool {
 		if c, ok := h.(*sip.ContactHeader); ok {
 			out = append(out, c)
 		}
-	}
+		return true
+	})
 	return out
 }
 

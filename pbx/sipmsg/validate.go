@@ -17,7 +17,7 @@ func Validate(req *sip.Request) (int, string) {
 		// RFC 3261 8.2: the CSeq method must equal the request's.
 		return 400, "CSeq Method Mismatch"
 	}
-	if n := len(req.GetHeaders("Content-Length")); n > 1 {
+	if n := CountHeaders(req, "Content-Length"); n > 1 {
 		return 400, "Multiple Content-Length"
 	}
 	switch strings.ToLower(req.Recipient.Scheme) {
