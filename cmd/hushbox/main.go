@@ -54,6 +54,8 @@ usage:
   hushbox peer pair HOST[:PORT] CODE [--name N --prefix D]
                                         pair with the box showing CODE (mutual TLS, pinned keys)
   hushbox peer list | rm NAME
+  hushbox handoff cloud | board | status [--json]
+                                        move WAN calls to the paired cloud peer and back (a drill)
   hushbox cdr [--csv] [--limit N] [--number NUM]
                                         list call records, newest first
   hushbox backup --out FILE [--passphrase-file F]
@@ -120,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return trunk(args[1:], stdout)
 	case "peer":
 		return peerCmd(args[1:], stdout)
+	case "handoff":
+		return handoffCmd(args[1:], stdout)
 	case "identity":
 		return identityCmd(args[1:], stdout)
 	case "scramble":

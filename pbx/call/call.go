@@ -55,6 +55,8 @@ type Info struct {
 	// Packets relayed each way, for live status.
 	PacketsAtoB uint64 `json:"packets_a_to_b"`
 	PacketsBtoA uint64 `json:"packets_b_to_a"`
+	// Where is "board", or "cloud" while a leg is handed to the cloud peer.
+	Where string `json:"where"`
 }
 
 // Call is one call between a caller (leg a) and the callee phone that
@@ -99,7 +101,7 @@ func (c *Call) info() Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	in := Info{CallID: c.cdr.CallID, From: c.cdr.From, To: c.cdr.To, State: c.state.String(),
-		Codec: c.cdr.Codec, Start: c.cdr.Start, Answered: c.cdr.Answer, SAS: c.sas, Trunk: c.trunkName()}
+		Codec: c.cdr.Codec, Start: c.cdr.Start, Answered: c.cdr.Answer, SAS: c.sas, Trunk: c.trunkName(), Where: c.where()}
 	if c.scr != nil {
 		in.ScrambledFrames, in.DroppedFrames = c.scr.Processed.Load(), c.scr.Dropped.Load()
 	}

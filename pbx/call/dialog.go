@@ -38,6 +38,8 @@ type leg struct {
 	lastSDP []byte
 	// inviteCSeq is the CSeq of our last INVITE on this leg, for its ACK.
 	inviteCSeq uint32
+	// ho is set while the leg is handed to the cloud peer (handoff.go).
+	ho *legHandoff
 }
 
 // key is the dialog's index in the manager: Call-ID and our tag.

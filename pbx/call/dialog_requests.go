@@ -66,7 +66,7 @@ func (m *Manager) HandleInfo(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(m.cfg.Signer.Response(req, 200, "OK", nil))
 		return
 	}
-	out := to.request(sip.INFO, m.contact(to.transport), m.cfg.Signer)
+	out := to.request(sip.INFO, m.legContact(to), m.cfg.Signer)
 	if ct := req.ContentType(); ct != nil {
 		out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 	}

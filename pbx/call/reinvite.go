@@ -95,7 +95,8 @@ func (m *Manager) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Lock()
 	sy := *secY
 	c.mu.Unlock()
-	offerY, _, err := sdp.BuildOfferWith(offerX, oy, m.cfg.MediaIP, portY, sy)
+	ipY, portY := m.legMedia(y, portY) // the cloud's while y is handed off
+	offerY, _, err := sdp.BuildOfferWith(offerX, oy, ipY, portY, sy)
 	if err != nil {
 		if errors.Is(err, sdp.ErrNoCommonCodec) {
 			respond(488, "Not Acceptable Here")
@@ -105,7 +106,7 @@ func (m *Manager) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
-	out := y.request(sip.INVITE, m.contact(y.transport), m.cfg.Signer)
+	out := y.request(sip.INVITE, m.legContact(y), m.cfg.Signer)
 	out.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	out.SetBody(offerY)
 	y.setLastSDP(offerY)
@@ -118,7 +119,7 @@ func (m *Manager) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer ctxTx.Terminate()
 	ackY := func() {
-		ack := y.request(sip.ACK, m.contact(y.transport), m.cfg.Signer)
+		ack := y.request(sip.ACK, m.legContact(y), m.cfg.Signer)
 		_ = m.cfg.Client.WriteRequest(ack)
 	}
 	ctxTx.OnRetransmission(func(r *sip.Response) {
@@ -168,7 +169,8 @@ wait:
 	originX.Next()
 	ox := *originX
 	c.mu.Unlock()
-	body, plan, err := sdp.BuildAnswerWith(offerX, ansY, ox, m.cfg.MediaIP, portX, ansSec, sy)
+	ipX, portX := m.legMedia(x, portX)
+	body, plan, err := sdp.BuildAnswerWith(offerX, ansY, ox, ipX, portX, ansSec, sy)
 	if err != nil {
 		respond(488, "Not Acceptable Here")
 		return
@@ -188,7 +190,7 @@ wait:
 // for its ACK like the initial answer.
 func (m *Manager) answerReinvite(c *Call, x *leg, req *sip.Request, tx sip.ServerTransaction, body []byte) {
 	res := m.cfg.Signer.Response(req, 200, "OK", body)
-	res.AppendHeader(m.contact(x.transport))
+	res.AppendHeader(m.legContact(x))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	x.setLastSDP(body)
 	ack := c.expectAck(x)

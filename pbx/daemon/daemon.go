@@ -255,6 +255,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Log: log.With("component", "call"),
 	})
 
+	icpt := &sipIntercept{} // the cloud forwards handed-off dialogs (handoff.go)
 	guard := func(h sipgo.RequestHandler) sipgo.RequestHandler {
 		return func(req *sip.Request, tx sip.ServerTransaction) {
 			defer func() {
@@ -271,6 +272,9 @@ func Run(ctx context.Context, cfg Config) error {
 				if st, ok := tx.(*sip.ServerTx); ok {
 					st.Terminate()
 				}
+				return
+			}
+			if icpt.take(req, tx) {
 				return
 			}
 			h(req, tx)
@@ -372,7 +376,22 @@ func Run(ctx context.Context, cfg Config) error {
 			if peers, err = startPeering(ctx, cfg, db, id.Public(), cert, ports["tls"], admin, &wg, log.With("component", "peer")); err != nil {
 				return err
 			}
-			admin = peerAdmin{Admin: admin, Manager: peers.m}
+			pa := peerAdmin{Admin: admin, Manager: peers.m}
+			admin = pa
+			ho, err := startHandoff(ctx, cfg, role, peers, calls, relay, adv, ports, signer, db, grd, icpt, live.Registrations, &wg, log.With("component", "handoff"))
+			if err != nil {
+				return err
+			}
+			if ho.relays != nil {
+				admin = cloudHandoffAdmin{peerAdmin: pa, h: ho}
+			}
+			if ho.board != nil {
+				admin = handoffAdmin{peerAdmin: pa, board: ho.board}
+				if bphone != nil {
+					f := ho.button(log.With("component", "handoff"))
+					bphone.onHandoff.Store(&f)
+				}
+			}
 		}
 		webSrv, err = web.New(web.Config{Admin: admin, Store: db, DataDir: cfg.DataDir,
 			Version: buildinfo.Version, Log: log.With("component", "web"), SetupToken: webToken,

@@ -46,7 +46,7 @@ func startPeering(ctx context.Context, cfg Config, db *store.DB, id keys.PublicK
 		return nil, fmt.Errorf("peer %s: %w", addr, err)
 	}
 	name, _ := os.Hostname()
-	m, err := peer.New(peer.Config{Store: db, Identity: id, Name: name, Role: peer.RoleBoard, Certificate: cert,
+	m, err := peer.New(peer.Config{Store: db, Identity: id, Name: name, Role: peerRole(cfg.Role), Certificate: cert,
 		PeerPort: ln.Addr().(*net.TCPAddr).Port, SIPPort: sipTLSPort, Trunks: trunks, Log: log,
 		HeartbeatEvery: peerHeartbeat})
 	if err != nil {
@@ -139,4 +139,12 @@ func (p *peering) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 type peerAdmin struct {
 	control.Admin
 	*peer.Manager
+}
+
+// peerRole is the role this box announces when pairing.
+func peerRole(r Role) string {
+	if r.Cloud() {
+		return peer.RoleCloud
+	}
+	return peer.RoleBoard
 }

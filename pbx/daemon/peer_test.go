@@ -1,6 +1,10 @@
 package daemon
 
-import "testing"
+import (
+	"testing"
+
+	"hushbox/pbx/peer"
+)
 
 func TestPeerListenAddr(t *testing.T) {
 	for _, tc := range []struct{ peer, web, want string }{
@@ -20,6 +24,19 @@ func TestPeerListenAddr(t *testing.T) {
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("peerListenAddr(%q, %q) = %q, %v; want %q", tc.peer, tc.web, got, err, tc.want)
+		}
+	}
+}
+
+// TestPeerRole: a cloud peer announces itself as the cloud when pairing, so
+// the board knows where to hand calls off to.
+func TestPeerRole(t *testing.T) {
+	for _, c := range []struct {
+		role Role
+		want string
+	}{{RoleBoard, peer.RoleBoard}, {"", peer.RoleBoard}, {RoleCloud, peer.RoleCloud}} {
+		if got := peerRole(c.role); got != c.want {
+			t.Errorf("peerRole(%q) = %q, want %q", c.role, got, c.want)
 		}
 	}
 }

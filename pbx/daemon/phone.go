@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hushbox/audio"
@@ -88,6 +89,8 @@ type boardPhone struct {
 	offHook  bool
 	toneStop chan struct{} // non-nil while the dial tone plays
 	toneDone chan struct{}
+	// onHandoff is the hand-off button's action (handoff.go); nil: none.
+	onHandoff atomic.Pointer[func()]
 
 	done chan struct{}
 }
@@ -221,8 +224,11 @@ func (p *boardPhone) onBoardEvent(ev board.Event) {
 		p.stopTone()
 		p.ep.Hangup()
 	case board.HandoffPressed:
-		// The cloud hand-off is the peering's business (not wired here).
-		p.log.Info("phone: hand-off button pressed; hand-off is not wired to the button yet")
+		if f := p.onHandoff.Load(); f != nil {
+			go (*f)() // a drill: to the cloud, or back when calls are there
+		} else {
+			p.log.Info("phone: hand-off button pressed; no cloud peer to hand off to")
+		}
 	}
 }
 

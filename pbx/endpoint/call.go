@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -52,6 +53,10 @@ type call struct {
 
 	endOnce sync.Once
 	done    chan struct{}
+
+	// direct is where in-dialog requests go once a re-INVITE moved the
+	// dialog's remote target off the server (follow.go); nil: the server.
+	direct atomic.Pointer[string]
 }
 
 // newCall makes the call and installs it as the endpoint's one call.
@@ -376,6 +381,9 @@ func (c *call) request(method sip.RequestMethod) *sip.Request {
 		req.AppendHeader(c.e.contact())
 	}
 	req.SetDestination(c.e.server)
+	if d := c.direct.Load(); d != nil {
+		req.SetDestination(*d) // the dialog moved to another host (follow.go)
+	}
 	return req
 }
 
@@ -618,6 +626,7 @@ func (e *Endpoint) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(e.contact())
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	_ = tx.Respond(res)
+	e.follow(c, req, off) // follow.go
 }
 
 func (e *Endpoint) onBye(req *sip.Request, tx sip.ServerTransaction) {

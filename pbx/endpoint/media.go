@@ -56,6 +56,10 @@ type stream struct {
 
 	// Counters for the UI and tests.
 	sent, received, dropped, dtmfSent atomic.Uint64
+
+	// moved is where RTP goes after a re-INVITE moved the peer's media
+	// (follow.go); nil: plan.Remote.
+	moved atomic.Pointer[net.UDPAddr]
 }
 
 // newStream prepares the media of a call. ck (nil for a clear call) keys
@@ -201,6 +205,9 @@ func (s *stream) sender() {
 			body = payload
 		}
 		s.seq++
+		if m := s.moved.Load(); m != nil && dst != nil {
+			dst = m
+		}
 		if dst == nil {
 			continue
 		}

@@ -25,6 +25,9 @@ type Leg struct {
 	// Latched sources (nil: not latched). Written by this leg's readers
 	// and by Relatch.
 	latchRTP, latchRTCP atomic.Pointer[netip.AddrPort]
+	// alsoRTP and alsoRTCP are a second source accepted besides the
+	// latched one while a call moves (handoff.go); nil: none.
+	alsoRTP, alsoRTCP atomic.Pointer[netip.AddrPort]
 
 	// sec is the leg's SRTP contexts, nil for plain RTP (see SetSRTP).
 	// In is used by this leg's readers, Out by the opposite leg's readers.
@@ -144,7 +147,7 @@ func (l *Leg) Stats() LegStats {
 // leg's sockets: the first source latches, later ones must match it.
 func (l *Leg) accept(latch *atomic.Pointer[netip.AddrPort], src netip.AddrPort, what string) bool {
 	if p := latch.Load(); p != nil {
-		if *p == src {
+		if *p == src || l.also(latch, src) {
 			return true
 		}
 		l.dropped.Add(1)

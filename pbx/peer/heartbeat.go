@@ -108,6 +108,7 @@ func (m *Manager) Handler() http.Handler {
 		m.mu.Unlock()
 		writeJSON(w, http.StatusOK, Beat{Name: m.cfg.Name, Identity: m.cfg.Identity.String(), Time: m.now().UTC()})
 	})
+	mux.Handle("/", m.routes) // added with Route (routes.go)
 	return mux
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -64,6 +65,7 @@ type Manager struct {
 	mu      sync.Mutex
 	links   map[string]*link // by peer name
 	pairing sync.Mutex       // one outgoing pairing at a time
+	routes  *http.ServeMux   // routes other packages add (routes.go)
 }
 
 // New loads the peers from the store.
@@ -90,7 +92,8 @@ func New(cfg Config) (*Manager, error) {
 		cfg.HeartbeatEvery = DefaultHeartbeat
 	}
 	m := &Manager{cfg: cfg, log: cfg.Log, now: cfg.Now, certFP: tlscert.Fingerprint(cfg.Certificate.Certificate[0]),
-		stretch: make(chan struct{}, 1), kick: make(chan struct{}, 1), links: map[string]*link{}}
+		stretch: make(chan struct{}, 1), kick: make(chan struct{}, 1), links: map[string]*link{},
+		routes: http.NewServeMux()}
 	if m.log == nil {
 		m.log = slog.Default()
 	}

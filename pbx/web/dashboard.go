@@ -59,7 +59,7 @@ func (s *Server) liveEvent(r *http.Request) liveEvent {
 	ev.RSS, ev.MemAvailable, ev.MemUsed = fmtBytes(st.Sys.RSS), fmtBytes(st.Sys.MemAvailable), round1(memUsed(st.Sys))
 	ev.Pressure, ev.Refused = st.Pressure, st.Refused
 	for _, c := range st.Calls {
-		ev.List = append(ev.List, liveCall{From: c.From, To: c.To, State: c.State, Codec: c.Codec, SAS: c.SAS, Trunk: c.Trunk,
+		ev.List = append(ev.List, liveCall{From: c.From, To: c.To, State: callState(c), Codec: c.Codec, SAS: c.SAS, Trunk: c.Trunk,
 			Duration: fmtDuration(now.Sub(c.Start))})
 	}
 	return ev

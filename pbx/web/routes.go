@@ -58,6 +58,7 @@ func (s *Server) routes() http.Handler {
 	pub.HandleFunc("POST /login", s.loginSubmit)
 	pub.HandleFunc("GET /metrics", s.metrics)
 	s.peerRoutes(priv, pub) // Peers page and the public pairing endpoint (peers.go)
+	s.handoffRoutes(priv)   // Hand-off page and /api/handoff (handoff.go)
 	pub.Handle("/", s.requireSession(priv))
 
 	// CrossOriginProtection refuses cross-site non-GET requests by
