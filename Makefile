@@ -196,7 +196,7 @@ testbed: build
 # attacker's namespace; ends with a "testbed-handoff: dropped=N max_gap_ms=X
 # ..." summary line. Needs root.
 testbed-handoff: build
-	$(GO) test -count=1 -v -timeout 15m -run '^TestTestbed(Handoff|Sipvicious)$$' ./pbx/interop/
+	HUSHBOX_TESTBED_HANDOFF=1 $(GO) test -count=1 -v -timeout 15m -run '^TestTestbed(Handoff|Sipvicious)$$' ./pbx/interop/
 
 clean:
 	rm -rf bin out

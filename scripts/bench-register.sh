@@ -23,7 +23,9 @@
 # repeated RUNS times (the order of the two servers alternates between
 # runs); BUDGET bounds the total time.
 #
-# Output: one "step ..." line per sipp run, then per run the highest rate
+# Output: one "step ..." line per sipp run (with cpu_s_per_1000: CPU
+# seconds of the server, all its processes, per 1000 registrations), then
+# per run the highest rate
 # each server holds and "run N: ratio register_vs_kamailio R", hushbox's
 # peak RSS (VmHWM of each run's daemon), and final lines with the medians
 # over the runs:
@@ -62,22 +64,8 @@ for tool in sipp kamailio python3; do
 done
 [ -x "$HUSHBOX" ] || { echo "bench-register: $HUSHBOX missing (make build)" >&2; exit 1; }
 
-# free_port prints a port free for UDP and TCP on 127.0.0.1.
-free_port() {
-	python3 - <<'PY'
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); break
-    except OSError:
-        pass
-    finally:
-        t.close(); u.close()
-print(p)
-PY
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/scripts/bench/lib.sh"
 
 pids=()
 cleanup() {
@@ -98,26 +86,6 @@ wait_log() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# sipp_stats FILE: "SUCCESSFUL FAILED ACHIEVED" from a sipp screen dump:
-# the cumulative successful and failed call counters, and successful calls
-# over sipp's start-to-end time (Start Time / Current Time, epoch column).
-sipp_stats() {
-	awk -F'|' '
-		function epoch(s,   a, n, i, v) {
-			n = split(s, a, /[ \t]+/)
-			for (i = 1; i <= n; i++) if (a[i] ~ /^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]+\.[0-9]+$/) v = a[i]
-			return v + 0
-		}
-		/Start Time/   { start = epoch($2) }
-		/Current Time/ { now = epoch($2) }
-		/Successful call/ { ok = $3 + 0 }
-		/Failed call/     { failed = $3 + 0 }
-		END {
-			el = now - start
-			printf "%d %d %.0f\n", ok, failed, (el > 0 ? ok / el : 0)
-		}' "$1"
 }
 
 # auth_check NAME PORT: the right password registers, a wrong one does not.
@@ -143,20 +111,24 @@ step() {
 	mkdir -p "$dir"
 	# One sipp port per server and run: every step re-registers the same
 	# contact, so each server holds one binding, as for one busy phone.
-	local lport=$HB_SIPP_PORT
-	[ "$name" = hushbox ] || lport=$KAM_SIPP_PORT
+	local lport=$HB_SIPP_PORT spid=$HB_PID cpu0 cpu1
+	[ "$name" = hushbox ] || { lport=$KAM_SIPP_PORT; spid=$KAM_PID; }
+	cpu0=$(tree_cpu "$spid")
 	(cd "$dir" && $NICE sipp -sf "$SCEN" -i 127.0.0.1 -p "$lport" -nostdin \
 		-s "$USER_NAME" -au "$USER_NAME" -ap "$PASSWORD" \
 		-r "$rate" -m "$calls" -l $(( rate * 2 + 100 )) \
 		-timeout $(( STEP * 3 + 10 ))s -timeout_error \
 		-trace_err -error_file errors.log \
 		127.0.0.1:"$port" >sipp.out 2>&1) || rc=$?
-	local ok failed achieved verdict=ok
+	cpu1=$(tree_cpu "$spid")
+	local ok failed achieved verdict=ok cpu1k
 	read -r ok failed achieved < <(sipp_stats "$dir/sipp.out")
 	if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$achieved" -lt $(( rate * 95 / 100 )) ]; then
 		verdict=FAIL
 	fi
-	echo "step run=$RUN server=$name target=$rate try=$try achieved=$achieved successful=$ok failed=$failed sipp_exit=$rc $verdict"
+	# CPU seconds of the server (all its processes) per 1000 registrations.
+	cpu1k=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$ok" 'BEGIN { if (n > 0) printf "%.3f", (b - a) * 1000 / n; else print "n/a" }')
+	echo "step run=$RUN server=$name target=$rate try=$try achieved=$achieved successful=$ok failed=$failed sipp_exit=$rc cpu_s_per_1000=$cpu1k $verdict"
 	[ "$verdict" = ok ]
 }
 

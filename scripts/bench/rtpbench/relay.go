@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+
+	"hushbox/pbx/media"
+	"hushbox/pbx/scrambler"
+	"hushbox/pbx/srtp"
+)
+
+// runRelay is the hushbox side of the relay benchmark: a process holding
+// one pbx/media.Relay with -calls sessions (the same code the daemon runs
+// for every call), optionally with the scrambler hook or SRTP on both legs.
+// It prints "session A_PORT B_PORT" per session, then "ready", and relays
+// until its standard input closes. Legs latch on the first packet (the
+// load generator sends from both ends).
+func runRelay(args []string) error {
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	calls := fs.Int("calls", 10, "sessions")
+	ports := fs.String("ports", "30000-39999", "port range")
+	useSRTP := fs.Bool("srtp", false, "SRTP (AES_CM_128_HMAC_SHA1_80) on both legs")
+	scramble := fs.Bool("scramble", false, "scrambler hook: scramble A->B, descramble B->A")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	lo, hi, err := parseRange(*ports)
+	if err != nil {
+		return err
+	}
+	r, err := media.NewRelay(media.Config{BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: lo, PortMax: hi})
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	defer r.Close()
+	out := bufio.NewWriter(os.Stdout)
+	for i := 0; i < *calls; i++ {
+		s, err := r.NewSession()
+		if err != nil {
+			return fmt.Errorf("relay: session %d: %w", i, err)
+		}
+		if *useSRTP {
+			for _, leg := range []struct {
+				l    *media.Leg
+				name string
+			}{{s.A(), "A"}, {s.B(), "B"}} {
+				k := srtp.Keys{Remote: benchKey(i, leg.name, "party"), Local: benchKey(i, leg.name, "relay")}
+				if err := leg.l.SetSRTP(&k); err != nil {
+					return fmt.Errorf("relay: srtp: %w", err)
+				}
+			}
+		}
+		if *scramble {
+			s.SetHook(scrambler.New(media.AtoB, scrambleKey, scrambleKey))
+		}
+		fmt.Fprintf(out, "session %d %d\n", s.A().Port(), s.B().Port())
+	}
+	fmt.Fprintln(out, "ready")
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// parseRange reads "LO-HI".
+func parseRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || lo < 1 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("port range %q", s)
+	}
+	return lo, hi, nil
+}
+
+// parseSessionLine reads one "session A_PORT B_PORT" line of the harness.
+func parseSessionLine(line string) (a, b int, err error) {
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != "session" {
+		return 0, 0, fmt.Errorf("harness line %q", line)
+	}
+	a, err1 := strconv.Atoi(f[1])
+	b, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil || a < 1 || a > 65535 || b < 1 || b > 65535 {
+		return 0, 0, fmt.Errorf("harness line %q", line)
+	}
+	return a, b, nil
+}
