@@ -1,0 +1,905 @@
+package interop
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"hushbox/audio/wav"
+	"hushbox/pbx/guard"
+	"hushbox/pbx/store"
+	"hushbox/pbx/web"
+)
+
+// The hand-off scenario of issue 7 ("Show it works"), in the namespace test
+// bed: a board (CPU limited by its cgroup) and its paired cloud peer; 20
+// remote phones on the WAN each in a call with a LAN phone, RTP both ways
+// all along; an attacker floods the board's WAN address from 50 source
+// addresses while a few legitimate calls are tried from the WAN; the board
+// moves the remote legs to the cloud (pressure trigger, or forced through
+// `hushbox handoff` when the trigger does not fire, which the summary says)
+// and back once the flood is over. tshark in the phone namespaces records
+// when each RTP packet arrived at each party.
+//
+// Asserted: no call dropped (no phone saw its call end before the test
+// hung up), RTP reached every party all along (no silence of 2 s or more),
+// every remote call was on the cloud and came back, and one call's speech
+// still correlates with its source after both hand-offs. Measured and
+// printed (targets in docs/benchmarks.md, not asserted): the longest RTP
+// gap of each party, the time to move all calls, the SIP datagrams per
+// second the guard refused, and call setup success during the flood. The
+// last line is the summary:
+//
+//	testbed-handoff: dropped=0 max_gap_ms=X moved_ms=Y back_ms=Z refused_cps=R setup_success=S% trigger=...
+
+// Sizes and bounds of the scenario.
+const (
+	hoCalls      = 20               // concurrent remote <-> LAN calls
+	hoProbes     = 4                // phones trying calls in parallel during the flood
+	hoFloodRate  = 10000            // attacker datagrams per second
+	hoFloodTime  = 20 * time.Second // how long the attacker floods
+	hoFloodSrcs  = 50               // attacker source addresses
+	hoBoardCPU   = "20"             // percent of one core for the board
+	hoRTPBase    = 30000            // phone i uses RTP port hoRTPBase+2i
+	hoSIPBase    = 5100             // phone i uses SIP port hoSIPBase+i
+	hoMoveWait   = 15 * time.Second // how long the pressure trigger may take to move the calls
+	hoLowFor     = 15 * time.Second // normal pressure this long brings the calls back
+	hoReturnWait = 40 * time.Second // how long that may take after the flood
+	hoPhoneBound = 6 * time.Minute  // the longest any phone process may live
+	hoStallLimit = 2 * time.Second  // a silence this long means the media stopped
+)
+
+// handoffStatus is `hushbox handoff status` (GET /api/handoff).
+type handoffStatus struct {
+	Where    string         `json:"where"`
+	Forced   bool           `json:"forced"`
+	Pressure int            `json:"pressure"`
+	Calls    int            `json:"calls"`
+	OnCloud  int            `json:"on_cloud"`
+	Log      []handoffEntry `json:"log"`
+}
+
+// handoffEntry is one leg's move in the hand-off log.
+type handoffEntry struct {
+	Time    time.Time `json:"time"`
+	CallID  string    `json:"call_id"`
+	Leg     string    `json:"leg"`
+	To      string    `json:"to"`
+	OK      bool      `json:"ok"`
+	Error   string    `json:"error"`
+	MS      int64     `json:"ms"`
+	Trigger string    `json:"trigger"`
+}
+
+// handoffResult is what `hushbox handoff cloud|board` prints.
+type handoffResult struct {
+	To      string `json:"to"`
+	Moved   int    `json:"moved"`
+	Failed  int    `json:"failed"`
+	Skipped int    `json:"skipped"`
+	MS      int64  `json:"ms"`
+}
+
+// hoSentences are Harvard sentences (IEEE 1969), distinct so that the
+// speech has no period a correlation could lock onto: about 90 s spoken.
+var hoSentences = []string{
+	"The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
+	"It's easy to tell the depth of a well.", "These days a chicken leg is a rare dish.",
+	"Rice is often served in round bowls.", "The juice of lemons makes fine punch.",
+	"The box was thrown beside the parked truck.", "The hogs were fed chopped corn and garbage.",
+	"Four hours of steady work faced us.", "A large size in stockings is hard to sell.",
+	"The boy was there when the sun rose.", "A rod is used to catch pink salmon.",
+	"The source of the huge river is the clear spring.", "Kick the ball straight and follow through.",
+	"Help the woman get back to her feet.", "A pot of tea helps to pass the evening.",
+	"Smoky fires lack flame and heat.", "The soft cushion broke the man's fall.",
+	"The salt breeze came across from the sea.", "The girl at the booth sold fifty bonds.",
+	"The small pup gnawed a hole in the sock.", "The fish twisted and turned on the bent hook.",
+	"Press the pants and sew a button on the vest.", "The swan dive was far short of perfect.",
+	"The beauty of the view stunned the young boy.", "Two blue fish swam in the tank.",
+	"Her purse was full of useless trash.", "The colt reared and threw the tall rider.",
+	"It snowed, rained, and hailed the same morning.", "Read verse out loud for pleasure.",
+	"Hoist the load to your left shoulder.", "Take the winding path to reach the lake.",
+	"Note closely the size of the gas tank.", "Wipe the grease off his dirty face.",
+	"Mend the coat before you go out.", "The wrist was badly strained and hung limp.",
+	"The stray cat gave birth to kittens.", "The young girl gave no clear response.",
+	"The meal was cooked before the bell rang.", "What joy there is in living.",
+}
+
+func TestTestbedHandoff(t *testing.T) {
+	// Not yet passing (docs/benchmarks.md, "DoS and hand-off"): the flood
+	// fills the board's SIP socket before the guard sees it, so re-INVITE
+	// answers are lost and most legs never move. Run by hand with
+	// `make testbed-handoff` until it passes; then it joins make test.
+	if os.Getenv("HUSHBOX_TESTBED_HANDOFF") != "1" {
+		t.Skip("the hand-off scenario runs with make testbed-handoff (HUSHBOX_TESTBED_HANDOFF=1)")
+	}
+	requireRoot(t)
+	for _, tool := range []string{"tshark", "curl", "espeak-ng", "sox", "go"} {
+		requireTool(t, tool)
+	}
+	if buildErr != nil {
+		t.Fatalf("hushbox binary: %v", buildErr)
+	}
+	work := t.TempDir()
+	speech, source := speechWAV(t, work, "speech", strings.Join(hoSentences, " "))
+	flood := buildFlood(t, work)
+
+	tb := startTestbed(t, "BOARD_CPU_PCT="+hoBoardCPU)
+	boardWAN, boardLAN := tb.env["BOARD_WAN_IP"], tb.env["BOARD_LAN_IP"]
+	lanIP, remoteIP, cloudIP := tb.env["LAN_IP"], tb.env["REMOTE_IP"], tb.env["CLOUD_IP"]
+	if tb.env["BOARD_CGROUP"] == "" {
+		t.Log("no writable cgroup cpu controller: the board's CPU is not limited")
+	}
+
+	// The board: extensions, a guard that trusts only loopback and its LAN
+	// (the default trusts every private address, which in the test bed
+	// would include the attacker), and a metrics token to read the guard's
+	// counters with.
+	boardData := filepath.Join(work, "board")
+	token := prepareBoard(t, boardData)
+	pw := func(ext int) string { return fmt.Sprintf("pw-%d-handoff", ext) }
+	var exts []string
+	for i := range hoCalls {
+		exts = append(exts, strconv.Itoa(101+i), strconv.Itoa(201+i))
+	}
+	for k := range hoProbes {
+		exts = append(exts, strconv.Itoa(150+k), strconv.Itoa(250+k))
+	}
+	for _, e := range exts {
+		n, _ := strconv.Atoi(e)
+		if out, err := exec.Command(hushboxBin, "ext", "add", e, "--password", pw(n), "--data", boardData).CombinedOutput(); err != nil {
+			t.Fatalf("ext add %s: %v %s", e, err, out)
+		}
+	}
+	// Every party in the test bed has a private address: the remote
+	// phones' subnet is the WAN for the hand-off (docs/handoff.md). The
+	// calls come back after 15 s of normal pressure (default 30 s), which
+	// keeps the test short.
+	t.Setenv("HUSHBOX_HANDOFF_WAN", "10.71.3.0/24")
+	t.Setenv("HUSHBOX_HANDOFF_LOW_FOR", hoLowFor.String())
+	common := []string{"--sip", "0.0.0.0:5060", "--web", "0.0.0.0:8443", "--media-timeout", "60s", "--log-level", "info"}
+	board := tb.startNSDaemon("board", boardData, append([]string{"--media-ip", boardWAN, "--rtp-ports", "20000-20399"}, common...)...)
+	cloudData := filepath.Join(work, "cloud")
+	cloud := tb.startNSDaemon("cloud", cloudData, append([]string{"--role", "cloud", "--media-ip", cloudIP}, common...)...)
+	defer func() {
+		if t.Failed() {
+			t.Logf("board log:\n%s", lastBytes([]byte(board.stderr.String()), 12000))
+			t.Logf("cloud log:\n%s", lastBytes([]byte(cloud.stderr.String()), 6000))
+		}
+	}()
+	pairBoardWithCloud(t, tb, boardData, cloudData, cloudIP)
+	// Without the hand-off (an older binary) the rest still runs and
+	// measures, and the test fails.
+	handoffReady := true
+	if _, err := handoffCLI(tb, boardData, "status"); err != nil {
+		t.Errorf("hushbox handoff status: %v", err)
+		handoffReady = false
+	}
+
+	// Captures in both phone namespaces: arrival times of the phones' RTP.
+	rtpFilter := fmt.Sprintf("udp and portrange %d-%d", hoRTPBase, hoRTPBase+2*hoCalls)
+	capRemote := tb.nsCapture("remote", "eth0", filepath.Join(work, "remote.pcap"), rtpFilter, 5*time.Minute)
+	capLAN := tb.nsCapture("lan", "eth0", filepath.Join(work, "lan.pcap"), rtpFilter, 5*time.Minute)
+
+	// The LAN phones answer; the remote phones call them, a few at a time
+	// (the guard rate-limits the remote phones' shared address too). The
+	// speech goes from LAN phone 101 to remote phone 201: the remote side
+	// is the one that moves, and a hushbox phone drops RTP whose source is
+	// not the address in the SDP, which is what the board's LAN side sends
+	// (it relays from its LAN address but advertises its WAN one, the only
+	// --media-ip), so LAN phones in this test bed hear nothing; their RTP
+	// is still measured on their interface.
+	heard := filepath.Join(work, "heard.wav")
+	lan := make([]*nsProc, hoCalls)
+	remote := make([]*nsProc, hoCalls)
+	for i := range hoCalls {
+		args := phoneNSArgs(boardLAN, lanIP, 101+i, pw(101+i), i, filepath.Join(work, fmt.Sprintf("id-lan-%d", i)), "--answer")
+		if i == 0 {
+			args = append(args, "--audio", "wav:"+source+",")
+		} else {
+			args = append(args, "--no-scramble")
+		}
+		lan[i] = tb.startNSProc(fmt.Sprintf("lan %d", 101+i), "lan", hoPhoneBound, hushboxBin, args...)
+	}
+	for i, p := range lan {
+		if _, ok := p.waitFor("phone: registered", 30*time.Second); !ok {
+			t.Fatalf("LAN phone %d did not register:\n%s", 101+i, p.output())
+		}
+	}
+	for i := range hoCalls {
+		args := phoneNSArgs(boardWAN, remoteIP, 201+i, pw(201+i), i, filepath.Join(work, fmt.Sprintf("id-remote-%d", i)),
+			"--dial", strconv.Itoa(101+i), "--interactive")
+		if i == 0 {
+			args = append(args, "--audio", "wav:,"+heard)
+		} else {
+			args = append(args, "--no-scramble")
+		}
+		remote[i] = tb.startNSProc(fmt.Sprintf("remote %d", 201+i), "remote", hoPhoneBound, hushboxBin, args...)
+		time.Sleep(250 * time.Millisecond)
+	}
+	var speechStart time.Time
+	for i, p := range remote {
+		if _, ok := p.waitFor("phone: in call with", 40*time.Second); !ok {
+			t.Fatalf("remote phone %d did not get its call answered:\n%s\nLAN phone:\n%s", 201+i, p.output(), lan[i].output())
+		}
+		if i == 0 {
+			l, _ := lan[0].waitFor("phone: in call with", 5*time.Second)
+			speechStart = l.at
+		}
+	}
+	if l, ok := remote[0].waitFor("scrambled SAS=", 10*time.Second); !ok {
+		t.Errorf("the speech call is not scrambled:\n%s", remote[0].output())
+	} else {
+		t.Logf("speech call: %s", l.text)
+	}
+	// The LAN phones that answer the legitimate calls of the flood: up
+	// and registered before it, answering every call.
+	for k := range hoProbes {
+		ans := tb.startNSProc(fmt.Sprintf("probe answer %d", 150+k), "lan", hoPhoneBound, hushboxBin,
+			phoneNSArgs(boardLAN, lanIP, 150+k, pw(150+k), 100+k, filepath.Join(work, fmt.Sprintf("id-probe-lan-%d", k)),
+				"--interactive", "--no-scramble")...)
+		ans.onLine(func(line string) {
+			if strings.Contains(line, "phone: incoming call") {
+				_ = ans.send("answer")
+			}
+		})
+		if _, ok := ans.waitFor("phone: registered", 30*time.Second); !ok {
+			t.Fatalf("LAN phone %d did not register:\n%s", 150+k, ans.output())
+		}
+	}
+	callsUp := time.Now()
+	t.Logf("%d calls up; board cgroup %s", hoCalls, cgroupCPU(tb))
+	time.Sleep(3 * time.Second)
+
+	// The flood, from hoFloodSrcs addresses of the attacker's namespace.
+	var addAddrs strings.Builder
+	for k := range hoFloodSrcs {
+		fmt.Fprintf(&addAddrs, "ip addr add 10.71.5.%d/24 dev eth0 && ", 10+k)
+	}
+	addAddrs.WriteString("true")
+	if out, err := tb.run("attacker", 20*time.Second, "bash", "-c", addAddrs.String()); err != nil {
+		t.Fatalf("attacker addresses: %v %s", err, out)
+	}
+	t.Logf("before the flood: board cgroup %s", cgroupCPU(tb))
+	refusedBefore := guardRefused(t, tb, boardLAN, token)
+	kernelBefore := udpRcvbufErrors(tb)
+	mon := watchHandoff(tb, boardData)
+	defer mon.stop()
+	floodStart := time.Now()
+	attacker := tb.startNSProc("flood", "attacker", hoFloodTime+30*time.Second, flood,
+		"-target", boardWAN+":5060", "-rate", strconv.Itoa(hoFloodRate), "-duration", hoFloodTime.String(),
+		"-max", strconv.Itoa(hoFloodRate*int(hoFloodTime/time.Second)),
+		"-sources", fmt.Sprintf("10.71.5.10-10.71.5.%d", 10+hoFloodSrcs-1), "-method", "INVITE")
+
+	// Legitimate calls from the WAN while the flood lasts.
+	var attempts, setups atomic.Int64
+	var probeWG sync.WaitGroup
+	for k := range hoProbes {
+		probeWG.Add(1)
+		go func() {
+			defer probeWG.Done()
+			for n := 0; time.Since(floodStart) < hoFloodTime-3*time.Second; n++ {
+				ok := probeCall(tb, work, k, n, boardWAN, remoteIP, pw)
+				attempts.Add(1)
+				if ok {
+					setups.Add(1)
+				}
+			}
+		}()
+	}
+
+	// The move to the cloud: by the pressure trigger, else forced.
+	trigger := "pressure"
+	var forcedMoveMS int64 = -1
+	var movedAt time.Time
+	moved := false
+	if !handoffReady {
+		trigger = "unavailable"
+	} else {
+		movedAt, moved = mon.waitOnCloud(hoCalls, hoMoveWait)
+	}
+	if handoffReady && !moved && mon.last().Where == "cloud" && !mon.last().Forced {
+		// The trigger fired and its batch still runs (a party that does
+		// not answer holds it up to the re-INVITE timeout): let it finish.
+		t.Logf("pressure trigger fired; its batch is still running (last status %+v)", mon.last())
+		movedAt, moved = mon.waitOnCloud(hoCalls, 40*time.Second)
+		if !moved {
+			t.Errorf("pressure trigger: the %d remote calls never were all on the cloud; last status %+v", hoCalls, mon.last())
+		}
+	}
+	if handoffReady && !moved && !(mon.last().Where == "cloud" && !mon.last().Forced) {
+		trigger = "forced"
+		t.Logf("pressure did not move the calls within %v of the flood's start (last status %+v): forcing the hand-off", hoMoveWait, mon.last())
+		res, err := handoffCLI(tb, boardData, "cloud")
+		if err != nil {
+			t.Errorf("hushbox handoff cloud: %v", err)
+		} else {
+			t.Logf("forced hand-off: %+v", res)
+			forcedMoveMS = res.MS
+		}
+		movedAt, moved = mon.waitOnCloud(hoCalls, 10*time.Second)
+	}
+	if handoffReady && !moved && trigger == "forced" {
+		t.Errorf("the %d remote calls never were all on the cloud; last status %+v", hoCalls, mon.last())
+	}
+	probeWG.Wait()
+	if !attacker.wait(hoFloodTime + 20*time.Second) {
+		t.Errorf("flooder did not stop")
+	}
+	floodEnd := time.Now()
+	floodLine, _ := attacker.find("flood: sent=")
+	refusedAfter := guardRefused(t, tb, boardLAN, token)
+	kernelDropped := udpRcvbufErrors(tb) - kernelBefore
+	t.Logf("%s; over %.1f s the guard refused %d datagrams, the board's kernel dropped %d (socket buffer full); board cgroup %s",
+		floodLine.text, floodEnd.Sub(floodStart).Seconds(), refusedAfter-refusedBefore, kernelDropped, cgroupCPU(tb))
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		t.Logf("host load: %s", strings.TrimSpace(string(b)))
+	}
+	blog := board.stderr.String()
+	t.Logf("board log: %d bans, pressure changes: %q", strings.Count(blog, `msg="source banned"`),
+		regexp.MustCompile(`msg="pressure changed".*? from=(\S+) to=(\S+)`).FindAllString(blog, -1))
+
+	// And back once the flood is over.
+	var forcedBackMS int64 = -1
+	var backAt time.Time
+	backBound := hoReturnWait
+	if trigger == "forced" {
+		backBound = 3 * time.Second // a forced state stays until forced back
+	}
+	back := false
+	if handoffReady {
+		backAt, back = mon.waitOnBoard(backBound)
+	}
+	if handoffReady && !back {
+		if trigger == "pressure" {
+			trigger = "pressure+forced-back"
+			t.Logf("calls not back %v after the flood (last status %+v): forcing the hand-back", backBound, mon.last())
+		}
+		res, err := handoffCLI(tb, boardData, "board")
+		if err != nil {
+			t.Errorf("hushbox handoff board: %v", err)
+		} else {
+			t.Logf("forced hand-back: %+v", res)
+			forcedBackMS = res.MS
+		}
+		backAt, back = mon.waitOnBoard(10 * time.Second)
+	}
+	if handoffReady && !back {
+		t.Errorf("the calls did not come back to the board; last status %+v", mon.last())
+	}
+	time.Sleep(10 * time.Second) // speech after the hand-back, for the audio check
+	windowEnd := time.Now()
+	status := mon.last()
+
+	// Hang up, and see whether any call had ended before.
+	hangup := time.Now()
+	for _, p := range remote {
+		_ = p.send("hangup")
+	}
+	dropped := 0
+	for i := range hoCalls {
+		for _, p := range []*nsProc{remote[i], lan[i]} {
+			if l, ok := p.find("phone: ended"); ok && l.at.Before(hangup) {
+				dropped++
+				t.Errorf("%s: call dropped at %s: %s", p.name, l.at.Format("15:04:05.000"), l.text)
+				break
+			}
+		}
+	}
+	endBy := time.Now().Add(20 * time.Second) // one bound for all of them
+	for _, p := range append(append([]*nsProc{}, remote...), lan...) {
+		if !p.wait(max(0, time.Until(endBy))) {
+			t.Errorf("%s did not end after the hang-up:\n%s", p.name, p.output())
+		}
+	}
+
+	// RTP at every party, from a second after all calls were up until the
+	// hang-up.
+	from := callsUp.Add(time.Second)
+	gaps := map[string]flowGap{}
+	captured := map[string][]timedDatagram{
+		"remote": stopCapture(t, capRemote, filepath.Join(work, "remote.pcap")),
+		"lan":    stopCapture(t, capLAN, filepath.Join(work, "lan.pcap")),
+	}
+	for side, ds := range captured {
+		ip := netip.MustParseAddr(map[string]string{"remote": remoteIP, "lan": lanIP}[side])
+		for i := range hoCalls {
+			ext := 101 + i
+			if side == "remote" {
+				ext = 201 + i
+			}
+			gaps[fmt.Sprintf("%s %d", side, ext)] = longestGap(ds, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i)), from, windowEnd)
+		}
+	}
+	// The same per phase, to tell the flood's own effect from the moves'.
+	for _, ph := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"before the flood", from, floodStart},
+		{"flood", floodStart, floodEnd},
+		{"after the flood", floodEnd, windowEnd},
+	} {
+		var worst time.Duration
+		var who string
+		for side, ds := range captured {
+			ip := netip.MustParseAddr(map[string]string{"remote": remoteIP, "lan": lanIP}[side])
+			for i := range hoCalls {
+				if g := longestGap(ds, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i)), ph.from, ph.to); g.longest > worst {
+					worst, who = g.longest, fmt.Sprintf("%s %d at %s", side, i, g.at.Format("15:04:05.000"))
+				}
+			}
+		}
+		t.Logf("longest RTP gap %s (%.1f s): %d ms (%s)", ph.name, ph.to.Sub(ph.from).Seconds(), worst.Milliseconds(), who)
+	}
+	if !movedAt.IsZero() {
+		t.Logf("all calls on the cloud at %s, back at %s; flood %s to %s", movedAt.Format("15:04:05.000"),
+			backAt.Format("15:04:05.000"), floodStart.Format("15:04:05.000"), floodEnd.Format("15:04:05.000"))
+	}
+	var maxGap time.Duration
+	var parties []string
+	for name := range gaps {
+		parties = append(parties, name)
+	}
+	sort.Strings(parties)
+	for _, name := range parties {
+		g := gaps[name]
+		maxGap = max(maxGap, g.longest)
+		t.Logf("%-10s %5d packets, longest gap %4d ms at %s", name, g.packets, g.longest.Milliseconds(), g.at.Format("15:04:05.000"))
+		if g.longest >= hoStallLimit {
+			t.Errorf("%s: RTP stopped for %v (from %s)", name, g.longest, g.at.Format("15:04:05.000"))
+		}
+	}
+
+	// The speech call's audio after both hand-offs.
+	checkSpeechAcrossHandoffs(t, speech, heard, speechStart, movedAt, backAt)
+
+	// Times the moves took, from the hand-off log.
+	movedMS := batchMS(status.Log, "cloud", forcedMoveMS)
+	backMS := batchMS(status.Log, "board", forcedBackMS)
+	secs := floodEnd.Sub(floodStart).Seconds()
+	refusedCPS := float64(refusedAfter-refusedBefore) / secs
+	kernelCPS := float64(kernelDropped) / secs
+	success := 0.0
+	if attempts.Load() > 0 {
+		success = 100 * float64(setups.Load()) / float64(attempts.Load())
+	}
+	t.Logf("legitimate calls during the flood: %d of %d set up", setups.Load(), attempts.Load())
+	if attempts.Load() == 0 {
+		t.Errorf("no legitimate call was tried during the flood")
+	}
+	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d moved_ms=%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%% flood_pps=%d",
+		dropped, maxGap.Milliseconds(), movedMS, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU, hoFloodRate)
+	t.Log(summary)
+	fmt.Println(summary)
+	tb.assertContained(t)
+}
+
+// prepareBoard writes the board's store before it starts: the guard's
+// allow-list (loopback and the test bed's LAN only) and the metrics token,
+// which it returns.
+func prepareBoard(t *testing.T, data string) string {
+	t.Helper()
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(data, "hushbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.SetSetting(guard.SettingAllow, `["127.0.0.0/8","10.71.1.0/24"]`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.Secret(web.SecretMetricsToken, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The web page is set up (an admin password nobody knows), so that
+	// /metrics answers: a fresh box sends everything to /setup.
+	pw, salt := make([]byte, 16), make([]byte, 16)
+	rand.Read(pw)
+	rand.Read(salt)
+	sum := argon2.IDKey(pw, salt, 1, 8*1024, 1, 32)
+	phc := fmt.Sprintf("$argon2id$v=%d$m=%d,t=1,p=1$%s$%s", argon2.Version, 8*1024,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(sum))
+	if err := db.SetSetting(web.SettingAdminHash, phc); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(tok)
+}
+
+// buildFlood builds scripts/flood (the bounded flooder) into dir.
+func buildFlood(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "flood")
+	if out, err := exec.Command("go", "build", "-o", bin, "hushbox/scripts/flood").CombinedOutput(); err != nil {
+		t.Fatalf("build scripts/flood: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// pairBoardWithCloud pairs the board with the cloud peer: the cloud shows
+// a code, the board (which reaches the cloud, not the other way round)
+// pairs with it.
+func pairBoardWithCloud(t *testing.T, tb *testbed, boardData, cloudData, cloudIP string) {
+	t.Helper()
+	out, err := tb.run("cloud", 30*time.Second, hushboxBin, "peer", "code", "--name", "board", "--data", cloudData)
+	if err != nil {
+		t.Fatalf("peer code on the cloud: %v %s", err, out)
+	}
+	m := regexp.MustCompile(`pairing code (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no code in %q", out)
+	}
+	out, err = tb.run("board", 60*time.Second, hushboxBin, "peer", "pair", cloudIP+":8443", m[1], "--name", "cloud", "--data", boardData)
+	if err != nil {
+		t.Fatalf("peer pair on the board: %v %s", err, out)
+	}
+	t.Logf("board: %s", strings.TrimSpace(out))
+}
+
+// handoffCLI runs `hushbox handoff cmd` against the board.
+func handoffCLI(tb *testbed, boardData, cmd string) (handoffResult, error) {
+	out, err := tb.run("board", 60*time.Second, hushboxBin, "handoff", cmd, "--json", "--data", boardData)
+	if err != nil {
+		return handoffResult{}, fmt.Errorf("%w: %s", err, strings.TrimSpace(out))
+	}
+	var r handoffResult
+	if cmd != "status" {
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			return r, fmt.Errorf("result %q: %w", out, err)
+		}
+	}
+	return r, nil
+}
+
+// handoffWatch polls `hushbox handoff status` in the background.
+type handoffWatch struct {
+	mu     sync.Mutex
+	status handoffStatus
+	polls  int
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// watchHandoff polls the board's hand-off status every 250 ms until stop.
+func watchHandoff(tb *testbed, boardData string) *handoffWatch {
+	w := &handoffWatch{done: make(chan struct{})}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for {
+			out, err := tb.run("board", 10*time.Second, hushboxBin, "handoff", "status", "--json", "--data", boardData)
+			var st handoffStatus
+			if err == nil && json.Unmarshal([]byte(out), &st) == nil {
+				w.mu.Lock()
+				w.status = st
+				w.polls++
+				w.mu.Unlock()
+			}
+			select {
+			case <-w.done:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+func (w *handoffWatch) stop() {
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	w.wg.Wait()
+}
+
+func (w *handoffWatch) last() handoffStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+// waitOnCloud waits up to bound for at least n calls on the cloud.
+func (w *handoffWatch) waitOnCloud(n int, bound time.Duration) (time.Time, bool) {
+	return w.waitUntil(func(s handoffStatus) bool { return s.OnCloud >= n }, bound)
+}
+
+// waitOnBoard waits up to bound for no call on the cloud.
+func (w *handoffWatch) waitOnBoard(bound time.Duration) (time.Time, bool) {
+	w.mu.Lock()
+	before := w.polls
+	w.mu.Unlock()
+	return w.waitUntil(func(s handoffStatus) bool { return s.OnCloud == 0 && s.Where != "cloud" }, bound, before)
+}
+
+// waitUntil waits for a status (polled after the given poll count, if
+// any) for which ok holds.
+func (w *handoffWatch) waitUntil(ok func(handoffStatus) bool, bound time.Duration, after ...int) (time.Time, bool) {
+	deadline := time.Now().Add(bound)
+	for {
+		w.mu.Lock()
+		st, polls := w.status, w.polls
+		w.mu.Unlock()
+		if polls > 0 && (len(after) == 0 || polls > after[0]) && ok(st) {
+			return time.Now(), true
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// batchMS is how long the last batch of moves towards to took, from its
+// log entries (each entry's time is when its leg's re-INVITE was answered,
+// ms how long that took): from the first re-INVITE sent to the last one
+// answered. fallback (the forced batch's own figure) is used when the log
+// has no entry; -1 means unknown.
+func batchMS(log []handoffEntry, to string, fallback int64) int64 {
+	var entries []handoffEntry
+	for _, e := range log {
+		if e.To == to && e.OK {
+			entries = append(entries, e)
+		}
+	}
+	if len(entries) == 0 {
+		return fallback
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Time.Before(entries[j].Time) })
+	// The last batch: entries within 10 s of the newest.
+	last := entries[len(entries)-1].Time
+	start, end := last, last
+	for _, e := range entries {
+		if last.Sub(e.Time) > 10*time.Second {
+			continue
+		}
+		start = minTime(start, e.Time.Add(-time.Duration(e.MS)*time.Millisecond))
+		end = maxTime(end, e.Time)
+	}
+	return end.Sub(start).Milliseconds()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// guardRefused reads hushbox_guard_refused_total from the board's
+// /metrics, from the LAN (the web port is not for strangers on the WAN).
+func guardRefused(t *testing.T, tb *testbed, boardLAN, token string) uint64 {
+	t.Helper()
+	out, err := tb.run("lan", 20*time.Second, "curl", "-sSk", "--max-time", "10",
+		"-H", "Authorization: Bearer "+token, "https://"+boardLAN+":8443/metrics")
+	if err != nil {
+		t.Errorf("metrics: %v %s", err, lastBytes([]byte(out), 500))
+		return 0
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "hushbox_guard") || strings.HasPrefix(l, "hushbox_pressure") || strings.HasPrefix(l, "hushbox_sip_messages") {
+			t.Logf("metrics: %s", l)
+		}
+	}
+	m := regexp.MustCompile(`(?m)^hushbox_guard_refused_total (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Errorf("no hushbox_guard_refused_total in the metrics:\n%s", lastBytes([]byte(out), 2000))
+		return 0
+	}
+	n, _ := strconv.ParseUint(m[1], 10, 64)
+	return n
+}
+
+// udpRcvbufErrors is the board namespace's count of UDP datagrams the
+// kernel dropped because a socket's receive buffer was full: what a flood
+// costs before the daemon (and its guard) reads a byte.
+func udpRcvbufErrors(tb *testbed) uint64 {
+	out, err := tb.run("board", 10*time.Second, "cat", "/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseUint(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// cgroupCPU is the board cgroup's CPU use and throttling so far (cgroup v2
+// cpu.stat), or "" without a cgroup.
+func cgroupCPU(tb *testbed) string {
+	cg := tb.env["BOARD_CGROUP"]
+	if cg == "" {
+		return "(none)"
+	}
+	b, err := os.ReadFile(filepath.Join(cg, "cpu.stat"))
+	if err != nil {
+		return err.Error()
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// phoneNSArgs are the arguments of a `hushbox phone` in the test bed:
+// phone i listens on SIP port hoSIPBase+i and RTP port hoRTPBase+2i.
+func phoneNSArgs(server, ip string, ext int, password string, i int, data string, extra ...string) []string {
+	return append([]string{"phone", "--server", server + ":5060", "--user", strconv.Itoa(ext), "--password", password,
+		"--listen", fmt.Sprintf("%s:%d", ip, hoSIPBase+i), "--rtp-port", strconv.Itoa(hoRTPBase + 2*i),
+		"--data", data, "--log-level", "info"}, extra...)
+}
+
+// probeCall is one legitimate call attempt during the flood: remote phone
+// 250+k registers and calls LAN phone 150+k (which answers), holding the
+// call for a second. It reports whether the call was answered.
+func probeCall(tb *testbed, work string, k, n int, boardWAN, remoteIP string, pw func(int) string) bool {
+	port := 100 + k // SIP hoSIPBase+100+k, RTP hoRTPBase+200+2k: apart from the 20 calls
+	call := tb.startNSProc(fmt.Sprintf("probe call %d/%d", k, n), "remote", 30*time.Second, hushboxBin,
+		phoneNSArgs(boardWAN, remoteIP, 250+k, pw(250+k), port, filepath.Join(work, fmt.Sprintf("id-probe-remote-%d", k)),
+			"--dial", strconv.Itoa(150+k), "--duration", "1s", "--no-scramble")...)
+	defer func() { _ = call.cmd.Process.Kill(); call.wait(5 * time.Second) }()
+	if _, ok := call.waitFor("phone: in call with", 15*time.Second); !ok {
+		tb.t.Logf("probe %d/%d: call not set up:\n%s", k, n, call.output())
+		return false
+	}
+	call.wait(10 * time.Second)
+	return true
+}
+
+// checkSpeechAcrossHandoffs compares what the remote phone of the speech
+// call recorded with the speech the LAN phone played, in 2 s windows: each
+// window where the speech is loud enough must correlate with the
+// recording at a lag near the previous window's (the delay may shift by a
+// few tens of ms at a hand-off), and some windows must come after the
+// hand-back.
+func checkSpeechAcrossHandoffs(t *testing.T, speech, heardPath string, start, movedAt, backAt time.Time) {
+	t.Helper()
+	src, err := wav.ReadFile(speech)
+	if err != nil || src.Rate != 8000 {
+		t.Fatalf("speech %s: rate %d, %v", speech, src.Rate, err)
+	}
+	const lead = 4000 // speechWAV pads 0.5 s of silence in front
+	x := toFloat64(src.Samples)
+	y, err := readWAVMono16(heardPath)
+	if err != nil {
+		t.Fatalf("the speech call's recording: %v", err)
+	}
+	var ye float64
+	for _, v := range y {
+		ye += v * v
+	}
+	firstSound := -1
+	for i, v := range y {
+		if v != 0 {
+			firstSound = i
+			break
+		}
+	}
+	t.Logf("speech %.1f s, recording %.1f s (RMS %.4f, first sound at %.2f s)", float64(len(x))/8000, float64(len(y))/8000,
+		math.Sqrt(ye/float64(max(1, len(y)))), float64(firstSound)/8000)
+	const win = 16000
+	var total float64
+	for _, v := range x {
+		total += v * v
+	}
+	rms := math.Sqrt(total / float64(len(x)))
+	lagLo, lagHi := -8000, 40000 // the first window: up to 5 s of delay
+	var before, after []float64
+	for off := 0; off+win <= len(x); off += win {
+		seg := x[off : off+win]
+		var e float64
+		for _, v := range seg {
+			e += v * v
+		}
+		if math.Sqrt(e/win) < 0.3*rms {
+			continue // a pause: nothing to correlate
+		}
+		r, lag, found := windowXCorr(seg, y, off+lead, lagLo, lagHi)
+		if found && r < 0.8 {
+			// A long gap (the flood, a move) may have grown the jitter
+			// buffer's delay by more than the narrow search: look wider.
+			if r2, lag2, ok := windowXCorr(seg, y, off+lead, lag-8000, lag+16000); ok && r2 > r {
+				r, lag = r2, lag2
+			}
+		}
+		if !found {
+			t.Logf("speech window at %.0f s: nothing to correlate with in the recording", float64(off)/8000)
+			continue
+		}
+		lagLo, lagHi = lag-400, lag+400
+		at := start.Add(time.Duration(off+lead) * time.Second / 8000)
+		phase := "before"
+		switch {
+		case !backAt.IsZero() && at.After(backAt.Add(500*time.Millisecond)):
+			phase = "after"
+			after = append(after, r)
+		case !movedAt.IsZero() && at.After(movedAt):
+			phase = "on cloud"
+		default:
+			before = append(before, r)
+		}
+		if r < 0.8 {
+			t.Errorf("speech window at %.0f s (%s, %s): correlation %.3f at lag %d, want >= 0.8", float64(off)/8000, at.Format("15:04:05"), phase, r, lag)
+		}
+	}
+	t.Logf("speech windows: %d before the hand-off (min %.3f), %d after the hand-back (min %.3f)", len(before), minOf(before), len(after), minOf(after))
+	if len(after) < 3 {
+		t.Errorf("only %d speech windows after the hand-back (the speech is too short for this run): nothing shows the audio survived two hand-offs", len(after))
+	}
+}
+
+// windowXCorr is the best normalised correlation of seg with y at
+// y[pos+lag:], lag in [lo, hi]; found is false when y has nothing (or only
+// silence) there.
+func windowXCorr(seg, y []float64, pos, lo, hi int) (r float64, lag int, found bool) {
+	best, bestLag := math.Inf(-1), 0
+	for lag := lo; lag <= hi; lag++ {
+		s := pos + lag
+		if s < 0 || s+len(seg) > len(y) {
+			continue
+		}
+		var xy, xx, yy float64
+		for i, v := range seg {
+			w := y[s+i]
+			xy += v * w
+			xx += v * v
+			yy += w * w
+		}
+		if xx == 0 || yy == 0 {
+			continue
+		}
+		if r := xy / math.Sqrt(xx*yy); r > best {
+			best, bestLag, found = r, lag, true
+		}
+	}
+	return best, bestLag, found
+}
+
+func minOf(v []float64) float64 {
+	m := math.NaN()
+	for _, x := range v {
+		if math.IsNaN(m) || x < m {
+			m = x
+		}
+	}
+	return m
+}
