@@ -24,24 +24,53 @@ func TestKeystreamIsAESCTR(t *testing.T) {
 		{testKey32, 0xffffffff, math.MaxUint64},
 	}
 	for _, tt := range tests {
-		ks, err := newKeystream(tt.key, 1000)
-		if err != nil {
-			t.Fatal(err)
+		for _, byBlock := range []bool{false, true} {
+			saved := blockByBlock
+			blockByBlock = byBlock
+			ks, err := newKeystream(tt.key, 1000)
+			blockByBlock = saved
+			if err != nil {
+				t.Fatal(err)
+			}
+			ks.fill(tt.ssrc, tt.frame)
+			block, _ := aes.NewCipher(tt.key)
+			iv := make([]byte, 16)
+			binary.BigEndian.PutUint32(iv, tt.ssrc)
+			binary.BigEndian.PutUint64(iv[4:], tt.frame)
+			iv[15] = 2 // the counter starts at 2
+			want := make([]byte, len(ks.buf))
+			cipher.NewCTR(block, iv).XORKeyStream(want, want)
+			if !slices.Equal(ks.buf, want) {
+				t.Errorf("key %d bytes ssrc %x frame %d block-by-block %v: keystream differs from AES-CTR", len(tt.key), tt.ssrc, tt.frame, byBlock)
+			}
+			if len(ks.buf) != 1008 {
+				t.Errorf("keystream of %d bytes, want 1000 rounded up to 1008", len(ks.buf))
+			}
 		}
-		ks.fill(tt.ssrc, tt.frame)
-		block, _ := aes.NewCipher(tt.key)
-		iv := make([]byte, 16)
-		binary.BigEndian.PutUint32(iv, tt.ssrc)
-		binary.BigEndian.PutUint64(iv[4:], tt.frame)
-		iv[15] = 2 // the counter starts at 2
-		want := make([]byte, len(ks.buf))
-		cipher.NewCTR(block, iv).XORKeyStream(want, want)
-		if !slices.Equal(ks.buf, want) {
-			t.Errorf("key %d bytes ssrc %x frame %d: keystream differs from AES-CTR", len(tt.key), tt.ssrc, tt.frame)
+	}
+}
+
+// BenchmarkKeystream compares the two ways of making a frame's key
+// material on this machine (see keystream).
+func BenchmarkKeystream(b *testing.B) {
+	for _, byBlock := range []bool{false, true} {
+		name := "gcm"
+		if byBlock {
+			name = "block-by-block"
 		}
-		if len(ks.buf) != 1008 {
-			t.Errorf("keystream of %d bytes, want 1000 rounded up to 1008", len(ks.buf))
-		}
+		b.Run(name, func(b *testing.B) {
+			saved := blockByBlock
+			blockByBlock = byBlock
+			ks, err := newKeystream(testKey32, 1000)
+			blockByBlock = saved
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				ks.fill(1, uint64(i))
+			}
+		})
 	}
 }
 
