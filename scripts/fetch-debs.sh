@@ -17,6 +17,17 @@ SOURCES=/etc/apt/sources.list.d/hushbox-non-free-firmware.sources
 
 die() { echo "fetch-debs: $*" >&2; exit 1; }
 
+# apt_mirror prints the Debian archive this machine's apt already uses (the
+# first main-archive URI in its sources), so the entry added here points at
+# the same mirror instead of naming one.
+apt_mirror() {
+	local u
+	u="$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -e security -e '^$' | head -n1)"
+	[ -n "$u" ] || u="$(grep -hs '^deb ' /etc/apt/sources.list | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' | grep -v security | head -n1)"
+	[ -n "$u" ] || { echo "no Debian archive found in the apt sources" >&2; return 1; }
+	echo "$u"
+}
+
 # apt_ready makes apt able to see armhf packages and the non-free-firmware
 # component (raspi-firmware lives there). Run once; cheap when already done.
 apt_ready() {
@@ -28,10 +39,12 @@ apt_ready() {
 	fi
 	if ! grep -rqs 'non-free-firmware' /etc/apt/sources.list /etc/apt/sources.list.d/; then
 		[ "$(id -u)" = 0 ] || die "need root to add the non-free-firmware component ($SOURCES)"
-		cat >"$SOURCES" <<'SRC'
+		local mirror
+		mirror="$(apt_mirror)" || die "cannot add the non-free-firmware component: no Debian archive in the apt sources"
+		cat >"$SOURCES" <<SRC
 # Added by hushbox scripts/fetch-debs.sh: raspi-firmware (Pi 2 boot firmware).
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: bookworm bookworm-updates
 Components: non-free-firmware
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

@@ -68,17 +68,30 @@ need_pkgs() {
 # have_src: does apt know source packages (a deb-src entry)?
 have_src() { [ -n "$(apt-cache showsrc alsa-lib 2>/dev/null)" ]; }
 
+# apt_mirror prints the Debian archive this machine's apt already uses (the
+# first main-archive URI in its sources), so the entry added here points at
+# the same mirror instead of naming one.
+apt_mirror() {
+	local u
+	u="$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -e security -e '^$' | head -n1)"
+	[ -n "$u" ] || u="$(grep -hs '^deb ' /etc/apt/sources.list | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' | grep -v security | head -n1)"
+	[ -n "$u" ] || { echo "no Debian archive found in the apt sources" >&2; return 1; }
+	echo "$u"
+}
+
 ensure_deb_src() {
 	have_src && return 0
 	is_root || die "no deb-src entry; as root add one (Types: deb-src) under /etc/apt/sources.list.d/ and apt-get update"
 	local codename list=/etc/apt/sources.list.d/hushbox-deb-src.sources
 	codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
 	log "adding $list ($codename) and running apt-get update"
+	local mirror
+	mirror="$(apt_mirror)" || die "cannot add a deb-src entry: no Debian archive in the apt sources"
 	cat >"$list" <<EOF
 # Added by hushbox scripts/sysroot.sh: Debian sources of alsa-lib and portaudio19
 # for the static ARMv7 build.
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: $codename $codename-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
