@@ -57,12 +57,19 @@ func (l *lockedBuffer) String() string {
 // returns its data folder and web address.
 func runBox(t *testing.T, rtp string) (dir, web string) {
 	t.Helper()
+	dir, web, _ = startBox(t, rtp)
+	return dir, web
+}
+
+// startBox is runBox that also returns what the daemon printed.
+func startBox(t *testing.T, rtp string) (dir, web string, out *lockedBuffer) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "hbcli") // short: unix socket paths
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	out := &lockedBuffer{}
+	out = &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -93,7 +100,7 @@ func runBox(t *testing.T, rtp string) (dir, web string) {
 	if m == nil {
 		t.Fatalf("no web address:\n%s", out.String())
 	}
-	return dir, m[1]
+	return dir, m[1], out
 }
 
 // `hushbox peer code` on one box, `hushbox peer pair` on the other: both

@@ -126,7 +126,11 @@ func (s *stream) remote() *net.UDPAddr {
 // sender reads one frame from the capture device every 20 ms (the device
 // paces it; a finished source is replaced by paced silence), scrambles it
 // when the call is scrambled, encodes it and sends it. DTMF keys queued by
-// SendDTMF replace the audio while they play.
+// SendDTMF replace the audio while they play. A device without a clock of
+// its own (ALSA's null and file plugins, virtual devices) returns frames as
+// fast as they are asked for: the capture clock keeps the sender from
+// running more than a few frames ahead of real time, so such a device
+// cannot flood the call.
 func (s *stream) sender() {
 	defer s.wg.Done()
 	pcm := make([]int16, audio.FrameLen)
@@ -141,6 +145,7 @@ func (s *stream) sender() {
 			tick.Stop()
 		}
 	}()
+	var clock captureClock
 	// DTMF state: frames left of the current event.
 	var ev dtmfEvent
 	evFrames, evEnds := 0, 0
@@ -159,6 +164,12 @@ func (s *stream) sender() {
 			clear(pcm)
 			select {
 			case <-tick.C:
+			case <-s.stop:
+				return
+			}
+		} else if wait := clock.frame(time.Now()); wait > 0 {
+			select {
+			case <-time.After(wait):
 			case <-s.stop:
 				return
 			}
