@@ -1,6 +1,10 @@
 package endpoint
 
-import "testing"
+import (
+	"net"
+	"net/netip"
+	"testing"
+)
 
 func TestSameHostPort(t *testing.T) {
 	for _, tc := range []struct {
@@ -18,4 +22,24 @@ func TestSameHostPort(t *testing.T) {
 			t.Errorf("sameHostPort(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
+}
+
+// After a re-INVITE moved the peer's media (follow), RTP from the new
+// address plays, as does what is still in flight from the old one;
+// anyone else is still dropped.
+func TestFromPeerAfterMove(t *testing.T) {
+	s := &stream{plan: mediaPlan{Remote: netip.MustParseAddrPort("198.51.100.1:4000")}}
+	check := func(when string, want map[string]bool) {
+		t.Helper()
+		for a, ok := range want {
+			if got := s.fromPeer(netip.MustParseAddr(a)); got != ok {
+				t.Errorf("%s: fromPeer(%s) = %v, want %v", when, a, got, ok)
+			}
+		}
+	}
+	check("before the move", map[string]bool{"198.51.100.1": true, "203.0.113.9": false, "192.0.2.7": false})
+	s.moved.Store(net.UDPAddrFromAddrPort(netip.MustParseAddrPort("203.0.113.9:30000")))
+	check("moved to the cloud", map[string]bool{"198.51.100.1": true, "203.0.113.9": true, "192.0.2.7": false})
+	s.moved.Store(net.UDPAddrFromAddrPort(netip.MustParseAddrPort("[::ffff:198.51.100.1]:4002")))
+	check("moved back", map[string]bool{"198.51.100.1": true, "203.0.113.9": false})
 }

@@ -270,6 +270,22 @@ func (s *stream) decodeVoice(pcm []int16, pkt *rtp.Packet) error {
 	return nil
 }
 
+// fromPeer says whether RTP from address a is the peer's: the address the
+// call was set up with, or the one a re-INVITE moved the peer's media to
+// (a PBX handing the call to its cloud peer and back). Both are accepted
+// after a move, so packets still on the old path play too.
+func (s *stream) fromPeer(a netip.Addr) bool {
+	if !s.plan.Remote.IsValid() || a == s.plan.Remote.Addr() {
+		return true
+	}
+	if m := s.moved.Load(); m != nil {
+		if ma, ok := netip.AddrFromSlice(m.IP); ok && ma.Unmap() == a {
+			return true
+		}
+	}
+	return false
+}
+
 // receiver reads RTP from the peer: G.711 frames are decoded, descrambled
 // on a scrambled call and queued for playout; telephone-event packets
 // become EventDTMF (one per event). Anything else is dropped.
@@ -299,7 +315,7 @@ func (s *stream) receiver() {
 			}
 			return
 		}
-		if s.plan.Remote.IsValid() && from.Addr().Unmap() != s.plan.Remote.Addr() {
+		if !s.fromPeer(from.Addr().Unmap()) {
 			s.dropped.Add(1)
 			continue
 		}
