@@ -57,6 +57,9 @@ type Authenticator struct {
 	algorithms []string
 	// onFailure, when set, hears of every wrong password (the DoS guard).
 	onFailure func(src string)
+	// onSuccess, when set, hears of every request that authenticated (the
+	// DoS guard trusts its source in the kernel).
+	onSuccess func(src string)
 }
 
 // SetFailureHook sets f to be called with the request's source ("ip:port")
@@ -64,6 +67,10 @@ type Authenticator struct {
 // wrong, for a known user or not (the first, credential-less challenge is
 // not a failure). Set it before the authenticator is used.
 func (a *Authenticator) SetFailureHook(f func(src string)) { a.onFailure = f }
+
+// SetSuccessHook sets f to be called with the request's source ("ip:port")
+// whenever Check answers OK. Set it before the authenticator is used.
+func (a *Authenticator) SetSuccessHook(f func(src string)) { a.onSuccess = f }
 
 // DefaultAlgorithms is the challenge order: SHA-256 first as RFC 8760 asks,
 // MD5 after it for phones that know nothing else.
@@ -156,6 +163,9 @@ func (a *Authenticator) Check(req *sip.Request, proxy bool, user string) (string
 	who, outcome := a.check(req, proxy, user)
 	if outcome == Forbidden && a.onFailure != nil {
 		a.onFailure(req.Source())
+	}
+	if outcome == OK && a.onSuccess != nil {
+		a.onSuccess(req.Source())
 	}
 	return who, outcome
 }

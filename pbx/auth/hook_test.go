@@ -67,3 +67,35 @@ func TestFailureHook(t *testing.T) {
 		}
 	}
 }
+
+// The success hook hears of right passwords only, with the source.
+func TestSuccessHook(t *testing.T) {
+	a := New("hook.test", make([]byte, 32), oneUser{"hook.test", "right"}, nil)
+	var heard []string
+	a.SetSuccessHook(func(src string) { heard = append(heard, src) })
+	for _, tc := range []struct {
+		user, password string
+		want           Outcome
+		hook           bool
+	}{
+		{"101", "right", OK, true},
+		{"101", "wrong", Forbidden, false},
+		{"999", "wrong", Forbidden, false},
+	} {
+		heard = nil
+		req := register(tc.user)
+		if _, o := a.Check(req, false, tc.user); o != Challenge || len(heard) != 0 {
+			t.Fatalf("%+v: first request: %v, hook %v", tc, o, heard)
+		}
+		if err := sipmsg.AnswerChallenge(req, a.ChallengeResponse(req, false, false), tc.user, tc.password); err != nil {
+			t.Fatal(err)
+		}
+		_, o := a.Check(req, false, tc.user)
+		if o != tc.want || (len(heard) == 1) != tc.hook {
+			t.Fatalf("%+v: %v, hook heard %v", tc, o, heard)
+		}
+		if tc.hook && heard[0] != "192.0.2.9:5060" {
+			t.Fatalf("hook heard source %q", heard[0])
+		}
+	}
+}

@@ -71,7 +71,10 @@ func newFork(c *Call, b registrar.Binding, caller, callee store.Extension, offer
 		dest:         b.Source,
 		transport:    b.Transport,
 	}
-	req := l.request(sip.INVITE, m.contact(b.Transport), m.cfg.Signer)
+	if ip := m.mediaIPFor(b.Source); ip != m.cfg.MediaIP {
+		offer = readdressSDP(offer, ip) // this fork's party reaches us there
+	}
+	req := l.request(sip.INVITE, m.contactFor(b.Source, b.Transport), m.cfg.Signer)
 	req.AppendHeader(sip.NewHeader("Allow", sipmsg.Allow))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
@@ -235,7 +238,7 @@ func (f *fork) takeTarget(res *sip.Response) {
 // ack acknowledges the fork's 2xx.
 func (f *fork) ack() {
 	m := f.c.m
-	req := f.leg.request(sip.ACK, m.contact(f.leg.transport), m.cfg.Signer)
+	req := f.leg.request(sip.ACK, m.contactFor(f.leg.dest, f.leg.transport), m.cfg.Signer)
 	if err := m.cfg.Client.WriteRequest(req); err != nil {
 		m.log.Debug("ACK failed", "call_id", f.leg.callID, "err", err)
 	}

@@ -87,7 +87,7 @@ func (m *Manager) HandoffLegs() []LegRef {
 			if l == nil {
 				continue
 			}
-			ref := LegRef{CallID: l.callID, Call: c.cdr.CallID, Leg: side, Local: netip.AddrPortFrom(m.cfg.MediaIP, uint16(rl.Port())), Where: WhereBoard, Trunk: c.trunkName()}
+			ref := LegRef{CallID: l.callID, Call: c.cdr.CallID, Leg: side, Local: netip.AddrPortFrom(m.mediaIPFor(l.dest), uint16(rl.Port())), Where: WhereBoard, Trunk: c.trunkName()}
 			if p := rl.Stats().Peer; p.IsValid() {
 				ref.Media = p
 			} else if side == "a" {
@@ -202,9 +202,9 @@ func (m *Manager) ReturnLeg(ctx context.Context, callID, side string) (time.Dura
 	if ho == nil {
 		return 0, ErrNotMoved
 	}
-	own := netip.AddrPortFrom(m.cfg.MediaIP, uint16(rl.Port()))
+	own := netip.AddrPortFrom(m.mediaIPFor(l.dest), uint16(rl.Port()))
 	rl.Also(ho.party)
-	d, ans, err := m.switchLeg(ctx, c, l, own, m.contact(tp))
+	d, ans, err := m.switchLeg(ctx, c, l, own, m.contactFor(l.dest, tp))
 	if err != nil {
 		rl.NoAlso()
 		return d, err
@@ -305,7 +305,7 @@ func (m *Manager) legContact(l *leg) *sip.ContactHeader {
 	if l.ho != nil {
 		return l.ho.contact.Clone()
 	}
-	return contactHeader(m.cfg.SIPHost, m.cfg.SIPPorts, l.transport)
+	return contactHeader(m.sipHostFor(l.dest), m.cfg.SIPPorts, l.transport)
 }
 
 // legMedia is the media address our SDP gives l's party: the cloud relay's
@@ -316,7 +316,7 @@ func (m *Manager) legMedia(l *leg, port int) (netip.Addr, int) {
 	if l.ho != nil {
 		return l.ho.target.Media.Addr(), int(l.ho.target.Media.Port())
 	}
-	return m.cfg.MediaIP, port
+	return m.mediaIPFor(l.dest), port
 }
 
 // where is "cloud" when a leg of the call is handed off. c.mu is held.

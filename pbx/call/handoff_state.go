@@ -56,7 +56,7 @@ func (m *Manager) DialogStates() []DialogState {
 				if side == "b" {
 					port = c.media.B().Port()
 				}
-				d.Local = netip.AddrPortFrom(m.cfg.MediaIP, uint16(port))
+				d.Local = netip.AddrPortFrom(m.mediaIPFor(l.dest), uint16(port))
 			}
 			l.mu.Lock()
 			d.CallID, d.LocalTag, d.RemoteTag = l.callID, l.localTag, l.remoteTag

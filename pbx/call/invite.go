@@ -236,7 +236,7 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		m:       m,
 		media:   sess,
 		offerA:  offer,
-		originA: sdp.NewOrigin(m.cfg.MediaIP),
+		originA: sdp.NewOrigin(m.mediaIPFor(req.Source())),
 		originB: originB,
 		ackWait: map[*leg]chan struct{}{},
 		hungup:  make(chan struct{}),
@@ -426,7 +426,7 @@ func (m *Manager) earlyMedia(c *Call, req *sip.Request, ev forkEvent) *sip.Respo
 	if err != nil {
 		return nil
 	}
-	body, plan, err := sdp.BuildAnswerWith(c.offerA, ans, c.originA, m.cfg.MediaIP, c.media.A().Port(), c.secA, ev.f.sec)
+	body, plan, err := sdp.BuildAnswerWith(c.offerA, ans, c.originA, m.mediaIPFor(c.a.dest), c.media.A().Port(), c.secA, ev.f.sec)
 	if err != nil {
 		return nil
 	}
@@ -435,7 +435,7 @@ func (m *Manager) earlyMedia(c *Call, req *sip.Request, ev forkEvent) *sip.Respo
 	c.mu.Unlock()
 	c.a.setLastSDP(body)
 	res := c.responseA(req, 183, "Session Progress", body)
-	res.AppendHeader(m.contact(c.a.transport))
+	res.AppendHeader(m.contactFor(c.a.dest, c.a.transport))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	return res
 }
@@ -462,7 +462,7 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 		ansToA := ans
 		hook, sas, ansToA, err = c.secureAnswer(ans)
 		if err == nil {
-			body, plan, err = sdp.BuildAnswerWith(c.offerA, ansToA, c.originA, m.cfg.MediaIP, c.media.A().Port(), c.secA, f.sec)
+			body, plan, err = sdp.BuildAnswerWith(c.offerA, ansToA, c.originA, m.mediaIPFor(c.a.dest), c.media.A().Port(), c.secA, f.sec)
 		}
 	}
 	if err != nil {
@@ -496,7 +496,7 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	})
 
 	res := c.responseA(req, 200, "OK", body)
-	res.AppendHeader(m.contact(c.a.transport))
+	res.AppendHeader(m.contactFor(c.a.dest, c.a.transport))
 	res.AppendHeader(sip.NewHeader("Allow", sipmsg.Allow))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	c.a.setLastSDP(body)

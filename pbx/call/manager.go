@@ -44,6 +44,11 @@ type Config struct {
 	Relay   *media.Relay
 	CDR     CDRWriter
 	MediaIP netip.Addr // advertised in SDP
+	// MediaIPPerParty: MediaIP is only a guess (no --media-ip, SIP on every
+	// address), so each party is given, in SDP and Contact, the local
+	// address the kernel routes towards it from (localaddr.go); MediaIP
+	// is the fallback. False: MediaIP (and SIPHost) for everyone (NAT).
+	MediaIPPerParty bool
 	// SIPHost and SIPPorts (by lower-case transport) go into our Contact headers.
 	SIPHost  string
 	SIPPorts map[string]int
@@ -60,8 +65,9 @@ type Config struct {
 
 // Manager owns the live calls.
 type Manager struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	local *localAddrs // per-party addresses (cfg.MediaIPPerParty)
 
 	mu      sync.Mutex
 	dialogs map[string]dialogRef
@@ -88,7 +94,7 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Manager{cfg: cfg, log: cfg.Log, dialogs: map[string]dialogRef{}, calls: map[*Call]struct{}{}, shutdown: make(chan struct{})}
+	return &Manager{cfg: cfg, log: cfg.Log, local: &localAddrs{lookup: routeSource, now: time.Now, cache: map[netip.Addr]localAddr{}}, dialogs: map[string]dialogRef{}, calls: map[*Call]struct{}{}, shutdown: make(chan struct{})}
 }
 
 func (m *Manager) contact(transport string) *sip.ContactHeader {

@@ -191,6 +191,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("SIP UDP %s: %w", cfg.SIPAddr, err)
 	}
 	defer udpConn.Close()
+	growReadBuffer(udpConn, log)
 	ports["udp"] = udpConn.LocalAddr().(*net.UDPAddr).Port
 	tcpLn, err := net.Listen("tcp", cfg.SIPAddr)
 	if err != nil {
@@ -235,6 +236,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	authn := auth.New(cfg.Realm, nonceKey, db, log.With("component", "auth"))
 	authn.SetFailureHook(authFailed(grd))
+	authn.SetSuccessHook(authTrusted(grd))
 	authn.SetAlgorithms(algs)
 	loc := registrar.NewLocation()
 	if saved, ok, err := db.Setting(settingBindings); err != nil {
@@ -250,7 +252,10 @@ func Run(ctx context.Context, cfg Config) error {
 	reg := registrar.New(loc, authn, db, signer, log.With("component", "registrar"))
 	calls := call.NewManager(call.Config{
 		Client: client, Signer: signer, Auth: authn, Dir: db, Loc: loc, Relay: relay, CDR: db,
-		MediaIP: adv, SIPHost: adv.String(), SIPPorts: ports, RingTimeout: cfg.RingTimeout,
+		MediaIP: adv, SIPHost: adv.String(),
+		// No --media-ip and SIP on every address: each party gets the
+		// address of the interface it reaches (a LAN and a WAN side).
+		MediaIPPerParty: cfg.MediaIP == "" && bindIP(cfg.SIPAddr, adv).IsUnspecified(), SIPPorts: ports, RingTimeout: cfg.RingTimeout,
 		Identity: id, Trunks: db, TrunkPassword: trunkPassword,
 		Log: log.With("component", "call"),
 	})
@@ -308,7 +313,9 @@ func Run(ctx context.Context, cfg Config) error {
 	var fastWG sync.WaitGroup
 	fast.run(fastCtx, &fastWG)
 	defer func() { stopFast(); fastWG.Wait() }()
-	defer runGuard(grd, fast)()
+	// The kernel limits go in front of the SIP ports now open (guard.go).
+	protectSIP(grd, ports)
+	defer runGuard(grd, fast, calls, db, log.With("component", "guard"))()
 
 	var wg sync.WaitGroup
 	serve := func(name string, f func() error) {

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"hushbox/pbx/call"
 	"hushbox/pbx/guard"
 	"hushbox/pbx/store"
 )
@@ -22,6 +24,9 @@ const (
 	FirewallNFT  = "nft"  // nftables wherever the process may program it
 	FirewallOff  = "off"  // userspace drops only
 )
+
+// envFirewall, when --firewall is auto, picks the mode instead.
+const envFirewall = "HUSHBOX_FIREWALL"
 
 // ParseFirewall checks a --firewall value; empty means auto.
 func ParseFirewall(s string) (string, error) {
@@ -42,12 +47,23 @@ var guardStarted func(*guard.Guard)
 // appliance by default, elsewhere when asked with --firewall nft (a
 // developer's laptop or a CI machine running the tests as root must not
 // have its firewall rewritten by a test daemon).
+//
+// With --firewall auto, HUSHBOX_FIREWALL (nft or off) decides instead: the
+// test bed sets it for daemons that run in network namespaces it made,
+// whose firewall is theirs to program.
 func newGuard(db *store.DB, mode string, appliance bool, log *slog.Logger) (*guard.Guard, error) {
+	if mode == FirewallAuto {
+		if m, err := ParseFirewall(os.Getenv(envFirewall)); err == nil {
+			mode = m
+		} else {
+			log.Warn("ignored "+envFirewall, "err", err)
+		}
+	}
 	var fw guard.Firewall
 	if mode == FirewallNFT || (mode != FirewallOff && appliance) {
-		if n, err := guard.NewNFT(); err == nil {
+		if n, err := guard.NewNFT(guard.NFTOptions{}); err == nil {
 			fw = n
-			log.Info("bans are mirrored into nftables (table inet hushbox)")
+			log.Info("bans and SIP flood limits are in nftables (table inet hushbox)")
 		} else if errors.Is(err, guard.ErrNoFirewall) {
 			log.Info("bans are enforced in userspace", "nftables", err.Error())
 		} else {
@@ -67,17 +83,139 @@ func newGuard(db *store.DB, mode string, appliance bool, log *slog.Logger) (*gua
 	return g, nil
 }
 
-// runGuard runs the guard's sampler with the fast path's queue as a
-// pressure input; the returned stop waits for it to save and finish.
-func runGuard(g *guard.Guard, fast *fastRegister) (stop func()) {
+// runGuard runs the guard's sampler with the fast path's queue and the
+// UDP sockets' overflows as pressure inputs, and the live calls' parties
+// as sources to trust in the kernel; the returned stop waits for it to
+// save and finish.
+func runGuard(g *guard.Guard, fast *fastRegister, calls *call.Manager, db *store.DB, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
+	trunks := &trunkHosts{db: db, log: log}
+	parties := callParties(calls)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		g.Run(ctx, guard.Probes{QueueDelay: fast.takeMaxDelay, Drops: fast.Dropped.Load})
+		g.Run(ctx, guard.Probes{QueueDelay: fast.takeMaxDelay, Drops: fast.Dropped.Load,
+			SocketOverflows: guard.UDPRcvbufErrors,
+			Parties:         func() []netip.Addr { return append(parties(), trunks.list(ctx)...) }})
 	}()
 	return func() { cancel(); wg.Wait() }
+}
+
+// trunkHosts are the addresses of the trunks' peers (SIP providers, other
+// hushboxes). They do not authenticate to us, and their requests and
+// answers must not be metered with strangers under a flood, so the guard
+// trusts them like call parties. Names are resolved in the background at
+// most once a minute; list never waits for DNS.
+type trunkHosts struct {
+	db  *store.DB
+	log *slog.Logger
+
+	mu      sync.Mutex
+	at      time.Time
+	busy    bool
+	addrs   []netip.Addr
+	dnsWarn sync.Once
+}
+
+const trunkResolveEvery = time.Minute
+
+// list returns the addresses known now and starts a refresh when stale.
+func (t *trunkHosts) list(ctx context.Context) []netip.Addr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.busy && time.Since(t.at) >= trunkResolveEvery {
+		t.busy = true
+		go t.refresh(ctx)
+	}
+	return t.addrs
+}
+
+func (t *trunkHosts) refresh(ctx context.Context) {
+	var out []netip.Addr
+	ts, err := t.db.Trunks()
+	if err != nil {
+		t.log.Error("list trunks for the guard", "err", err)
+	}
+	for _, tr := range ts {
+		host, _, err := net.SplitHostPort(tr.Address)
+		if err != nil {
+			host = tr.Address
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			out = append(out, a)
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		as, err := net.DefaultResolver.LookupNetIP(rctx, "ip", host)
+		cancel()
+		if err != nil {
+			t.dnsWarn.Do(func() { t.log.Warn("trunk address not resolved for the guard", "trunk", tr.Name, "err", err) })
+			continue
+		}
+		out = append(out, as...)
+	}
+	t.mu.Lock()
+	t.addrs, t.at, t.busy = out, time.Now(), false
+	t.mu.Unlock()
+}
+
+// callParties lists where the parties of answered calls signal and send
+// media from, for the guard to trust in the kernel.
+func callParties(calls *call.Manager) func() []netip.Addr {
+	return func() []netip.Addr {
+		var out []netip.Addr
+		for _, l := range calls.HandoffLegs() {
+			if ap, err := netip.ParseAddrPort(l.Party); err == nil {
+				out = append(out, ap.Addr())
+			}
+			if l.Media.IsValid() {
+				out = append(out, l.Media.Addr())
+			}
+		}
+		return out
+	}
+}
+
+// protectSIP puts the kernel limits in front of the SIP ports the daemon
+// listens on (ports: "udp", "tcp", "tls"; a missing one is 0, ignored).
+func protectSIP(g *guard.Guard, ports map[string]int) {
+	g.ProtectSIP(guard.SIPPorts{UDP: []int{ports["udp"]}, TCP: []int{ports["tcp"], ports["tls"]}})
+}
+
+// authTrusted trusts in the kernel the source ("ip:port") of a request
+// that passed digest authentication (REGISTER or INVITE).
+func authTrusted(g *guard.Guard) func(src string) {
+	return func(src string) {
+		if ap, err := netip.ParseAddrPort(src); err == nil {
+			g.Trust(ap.Addr(), guard.AuthTrust)
+		}
+	}
+}
+
+// sipReadBuffer is the SIP UDP socket's receive buffer. The default
+// (about 200 KiB) holds a fraction of a second of a flood; a larger one
+// absorbs bursts of legitimate traffic (20 re-INVITE answers at once). Not
+// larger: what waits in it waits in line, and at the test bed board's
+// read rate (about 400 datagrams a second) 1 MiB is already a second or
+// two; the kernel limits keep the flood out of it in the first place.
+const sipReadBuffer = 1 << 20
+
+// growReadBuffer sets the UDP socket's receive buffer to sipReadBuffer:
+// SO_RCVBUFFORCE when the process has CAP_NET_ADMIN (net.core.rmem_max,
+// which caps SO_RCVBUF, is not per network namespace), else SO_RCVBUF
+// (capped by rmem_max).
+func growReadBuffer(c net.PacketConn, log *slog.Logger) {
+	uc, ok := c.(*net.UDPConn)
+	if !ok {
+		return
+	}
+	if err := forceReadBuffer(uc, sipReadBuffer); err == nil {
+		return
+	}
+	if err := uc.SetReadBuffer(sipReadBuffer); err != nil {
+		log.Warn("SIP UDP receive buffer not enlarged", "err", err)
+	}
 }
 
 // errRefused closes a stream connection whose source the guard refuses.

@@ -42,8 +42,15 @@ func (w webGuard) Limits() web.GuardLimits {
 	return web.GuardLimits{RequestsPerSecond: l.RequestsPerSecond, Burst: l.Burst, AuthFailures: l.AuthFailures, BanTime: l.BanTime}
 }
 
+// SetLimits keeps the kernel's untrusted cap, which the page does not show.
 func (w webGuard) SetLimits(l web.GuardLimits) error {
-	return w.g.SetLimits(guard.Limits{RequestsPerSecond: l.RequestsPerSecond, Burst: l.Burst, AuthFailures: l.AuthFailures, BanTime: l.BanTime})
+	return w.g.SetLimits(guard.Limits{RequestsPerSecond: l.RequestsPerSecond, Burst: l.Burst, AuthFailures: l.AuthFailures, BanTime: l.BanTime,
+		UntrustedPerSecond: w.g.Limits().UntrustedPerSecond})
 }
 
 func (w webGuard) Refused() uint64 { return w.g.Refused() }
+
+// KernelDropped feeds hushbox_guard_kernel_dropped_total (web.KernelDropper).
+func (w webGuard) KernelDropped() uint64 { return w.g.KernelDropped() }
+
+var _ web.KernelDropper = webGuard{}

@@ -10,6 +10,14 @@
 // into an nftables set when the process may do that, so the kernel drops a
 // banned source before hushbox spends a cycle on it.
 //
+// With nftables the kernel is the first line against floods too (Ruleset,
+// kernel.go): in front of the SIP ports, sources that authenticated and
+// the parties of live calls (Guard.Trust, batched) pass, and every other
+// source meets a per-source meter and a cap on all untrusted SIP, so a
+// flood is dropped before it fills the socket's receive buffer and takes
+// the phones' datagrams with it. The kernel's drop counters and the UDP
+// sockets' overflows count as drops in the pressure level.
+//
 // The guard also turns drop rate, work-queue delay and CPU use into a
 // pressure level (normal, elevated, high, critical), smoothed and with
 // hysteresis, which the web page shows and the hand-off logic acts on.

@@ -107,7 +107,7 @@ func TestNFTScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir)
-	n, err := NewNFT()
+	n, err := NewNFT(NFTOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +133,8 @@ func TestNFTScripts(t *testing.T) {
 		"add table inet hushbox",
 		"add set inet hushbox banned4 { type ipv4_addr; flags timeout; }",
 		"type filter hook input priority -10; policy accept;",
-		"add rule inet hushbox input ip saddr @banned4 drop",
-		"add rule inet hushbox input ip6 saddr @banned6 drop",
+		"add rule inet hushbox input ip saddr @banned4 counter name banned_drops drop",
+		"add rule inet hushbox input ip6 saddr @banned6 counter name banned_drops drop",
 		"add element inet hushbox banned4 { 203.0.113.7 timeout 600s }",
 		"add element inet hushbox banned6 { 2001:db8::1 timeout 1s }",
 		"delete element inet hushbox banned4 { 203.0.113.7 }",
@@ -148,7 +148,7 @@ func TestNFTScripts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "nft"), []byte("#!/bin/sh\necho 'Error: Could not process rule: Operation not permitted' >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewNFT(); err == nil || !strings.Contains(err.Error(), "Operation not permitted") {
+	if _, err := NewNFT(NFTOptions{}); err == nil || !strings.Contains(err.Error(), "Operation not permitted") {
 		t.Fatalf("failing nft: %v", err)
 	}
 }

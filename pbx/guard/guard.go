@@ -206,6 +206,16 @@ type Guard struct {
 	fwOps  chan fwOp
 	fwDead atomic.Bool
 
+	// Kernel limits (kernel.go): set when the firewall is a Limiter.
+	lim         Limiter
+	ports       atomic.Pointer[SIPPorts]
+	reprog      chan struct{}
+	trust       trustState
+	kernelDrops atomic.Uint64
+	kernelPrev  map[string]uint64 // Run loop only
+	trustErr    sync.Once
+	counterErr  sync.Once
+
 	passed, trusted, bannedDrops, limitedDrops, scanners, authFailures, bansMade atomic.Uint64
 
 	dirty  atomic.Bool // bans changed since the last save
@@ -226,6 +236,11 @@ func New(cfg Config) (*Guard, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	g.lim, _ = cfg.Firewall.(Limiter)
+	g.reprog = make(chan struct{}, 1)
+	g.trust.pending = map[netip.Addr]time.Duration{}
+	g.trust.sent = map[netip.Addr]int64{}
+	g.kernelPrev = map[string]uint64{}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -473,6 +488,7 @@ func (g *Guard) SetLimits(l Limits) error {
 		return err
 	}
 	g.limits.Store(&l)
+	g.reprogram()
 	g.log.Info("guard limits changed", "rps", l.RequestsPerSecond, "burst", l.Burst, "auth_failures", l.AuthFailures, "ban_time", l.BanTime)
 	return nil
 }
@@ -494,6 +510,7 @@ func (g *Guard) SetAllowList(ps []netip.Prefix) error {
 	g.allowMu.Lock()
 	g.allow.Store(&allowList{prefixes: ps, peers: g.allow.Load().peers})
 	g.allowMu.Unlock()
+	g.reprogram()
 	g.log.Info("guard allow-list changed", "prefixes", len(ps))
 	return nil
 }
@@ -510,6 +527,7 @@ func (g *Guard) SetPeers(ps []netip.Prefix) error {
 	g.allowMu.Lock()
 	g.allow.Store(&allowList{prefixes: g.allow.Load().prefixes, peers: ps})
 	g.allowMu.Unlock()
+	g.reprogram()
 	return nil
 }
 
@@ -541,9 +559,12 @@ type Stats struct {
 	Scanners     uint64 // requests with a scanner signature (dropped)
 	AuthFailures uint64 // wrong passwords seen
 	BansMade     uint64 // bans imposed
-	ActiveBans   int
-	Level        Level
-	Score        float64
+	// KernelDropped: packets the kernel limits dropped (nftables: bans,
+	// per-source meters, the untrusted cap); they never reached the process.
+	KernelDropped uint64
+	ActiveBans    int
+	Level         Level
+	Score         float64
 }
 
 // Stats returns the counters.
@@ -551,12 +572,13 @@ func (g *Guard) Stats() Stats {
 	lvl, score := g.Pressure()
 	return Stats{Passed: g.passed.Load(), Trusted: g.trusted.Load(), DropBanned: g.bannedDrops.Load(),
 		DropLimited: g.limitedDrops.Load(), Scanners: g.scanners.Load(), AuthFailures: g.authFailures.Load(),
-		BansMade: g.bansMade.Load(), ActiveBans: len(g.Bans()), Level: lvl, Score: score}
+		BansMade: g.bansMade.Load(), KernelDropped: g.kernelDrops.Load(), ActiveBans: len(g.Bans()), Level: lvl, Score: score}
 }
 
-// Refused is how many datagrams the guard dropped since start.
+// Refused is how many datagrams the guard dropped since start, in
+// userspace and in the kernel (KernelDropped).
 func (g *Guard) Refused() uint64 {
-	return g.bannedDrops.Load() + g.limitedDrops.Load() + g.scanners.Load()
+	return g.bannedDrops.Load() + g.limitedDrops.Load() + g.scanners.Load() + g.kernelDrops.Load()
 }
 
 // Pressure is the current level and smoothed score (0..1).

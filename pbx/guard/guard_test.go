@@ -243,6 +243,8 @@ func TestSetLimitsValidates(t *testing.T) {
 		{RequestsPerSecond: 1, Burst: 1, AuthFailures: 0, BanTime: time.Minute},
 		{RequestsPerSecond: 1, Burst: 1, AuthFailures: 1, BanTime: time.Second},
 		{RequestsPerSecond: MaxRequestsPerSecond + 1, Burst: 1, AuthFailures: 1, BanTime: time.Minute},
+		{RequestsPerSecond: 1, Burst: 1, AuthFailures: 1, BanTime: time.Minute, UntrustedPerSecond: -1},
+		{RequestsPerSecond: 1, Burst: 1, AuthFailures: 1, BanTime: time.Minute, UntrustedPerSecond: MaxRequestsPerSecond + 1},
 	} {
 		if err := g.SetLimits(l); err == nil {
 			t.Errorf("limits %+v accepted", l)
@@ -250,6 +252,15 @@ func TestSetLimitsValidates(t *testing.T) {
 	}
 	if g.Limits() != DefaultLimits {
 		t.Fatal("a refused change was applied")
+	}
+	// 0 is the default cap, as limits stored before the field existed say.
+	l := DefaultLimits
+	if l.Untrusted() != DefaultUntrustedPerSecond || l.Validate() != nil {
+		t.Fatalf("default untrusted cap %d, %v", l.Untrusted(), l.Validate())
+	}
+	l.UntrustedPerSecond = 75
+	if err := g.SetLimits(l); err != nil || g.Limits().Untrusted() != 75 {
+		t.Fatalf("untrusted cap 75: %v, now %d", err, g.Limits().Untrusted())
 	}
 }
 

@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"math"
+	"net/netip"
 	"runtime"
 	"time"
 )
@@ -15,6 +16,14 @@ type Probes struct {
 	// Drops returns datagrams shed outside the guard (a full work queue)
 	// since start.
 	Drops func() uint64
+	// SocketOverflows returns datagrams the kernel dropped because a UDP
+	// socket's receive buffer was full (UDPRcvbufErrors), since start: the
+	// strongest sign of a flood, counted as drops.
+	SocketOverflows func() uint64
+	// Parties returns the addresses of the parties of live calls (their
+	// signalling and media sources); each Tick they are trusted in the
+	// kernel for PartyTrust.
+	Parties func() []netip.Addr
 }
 
 // Tick is how often Run samples pressure and saves changed bans.
@@ -29,6 +38,12 @@ const sweepEvery = 30
 func (g *Guard) Run(ctx context.Context, p Probes) {
 	t := time.NewTicker(Tick)
 	defer t.Stop()
+	var flush <-chan time.Time // trust batches, only with a kernel limiter
+	if g.lim != nil {
+		ft := time.NewTicker(trustFlush)
+		defer ft.Stop()
+		flush = ft.C
+	}
 	var s sampler
 	s.start(g, p)
 	ticks := 0
@@ -49,7 +64,17 @@ func (g *Guard) Run(ctx context.Context, p Probes) {
 			return
 		case op := <-g.fwOps:
 			g.applyFirewall(op)
+		case <-g.reprog:
+			g.applyRuleset()
+		case <-flush:
+			g.flushTrust()
 		case <-t.C:
+			if p.Parties != nil && g.lim != nil {
+				for _, a := range p.Parties() {
+					g.Trust(a, PartyTrust)
+				}
+			}
+			g.readKernel()
 			s.sample(g, p)
 			ticks++
 			if ticks%sweepEvery == 0 {
@@ -75,6 +100,19 @@ func (g *Guard) drainFirewall() {
 	}
 }
 
+// shed is every drop the pressure counts: the guard's (userspace and
+// kernel), the work queue's, the sockets' overflows.
+func shed(g *Guard, p Probes) uint64 {
+	n := g.Refused()
+	if p.Drops != nil {
+		n += p.Drops()
+	}
+	if p.SocketOverflows != nil {
+		n += p.SocketOverflows()
+	}
+	return n
+}
+
 // sampler keeps the previous readings that rates are computed from.
 type sampler struct {
 	at    time.Time
@@ -84,10 +122,7 @@ type sampler struct {
 
 func (s *sampler) start(g *Guard, p Probes) {
 	s.at = g.now()
-	s.drops = g.Refused()
-	if p.Drops != nil {
-		s.drops += p.Drops()
-	}
+	s.drops = shed(g, p)
 	s.cpu, _ = processCPU()
 }
 
@@ -98,11 +133,11 @@ func (s *sampler) sample(g *Guard, p Probes) {
 	if dt <= 0 {
 		return
 	}
-	drops := g.Refused()
-	if p.Drops != nil {
-		drops += p.Drops()
+	drops := shed(g, p)
+	var l Load
+	if drops >= s.drops { // a probe that went back counts nothing
+		l.DropRate = float64(drops-s.drops) / dt
 	}
-	l := Load{DropRate: float64(drops-s.drops) / dt}
 	if p.QueueDelay != nil {
 		l.QueueDelay = p.QueueDelay()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,10 @@ const (
 	TriggerCLI      = "cli"
 	TriggerButton   = "button"
 	TriggerPressure = "pressure"
+	// TriggerRetry: legs whose re-INVITE went unanswered (or met another
+	// offer/answer in progress) tried again, towards where the last batch
+	// sent calls.
+	TriggerRetry = "retry"
 )
 
 // Errors of Move.
@@ -51,6 +56,16 @@ type Cloud interface {
 	Free(ctx context.Context, id string) error
 }
 
+// BatchCloud is a Cloud that opens the relays of a whole batch in one
+// request: one round trip over the peer link instead of one per leg (and,
+// on a loaded board, one TLS handshake instead of many), so every
+// re-INVITE of the batch can leave at once. PeerCloud satisfies it.
+type BatchCloud interface {
+	Cloud
+	// AllocateAll answers one RelayBatchItem per request, in order.
+	AllocateAll(ctx context.Context, reqs []RelayRequest) ([]RelayBatchItem, error)
+}
+
 // BoardConfig is what NewBoard needs.
 type BoardConfig struct {
 	Calls Calls
@@ -65,16 +80,31 @@ type BoardConfig struct {
 	Pressure func() int
 	// HighLevel, HighFor, LowFor: hand off after the pressure stayed at or
 	// above HighLevel for HighFor, back after it stayed at 0 for LowFor.
-	HighLevel       int
-	HighFor, LowFor time.Duration
-	Log             *slog.Logger
+	// A pressure at or above CriticalLevel hands off at its first sample
+	// (the box is already failing; waiting HighFor costs the calls).
+	HighLevel, CriticalLevel int
+	HighFor, LowFor          time.Duration
+	// LegTimeout bounds one leg's re-INVITE (its retransmissions per
+	// Timer A included): a party that has not answered by then keeps its
+	// call where it is and is tried again in the next batch.
+	LegTimeout time.Duration
+	// RetryEvery spaces the batches that retry unanswered legs.
+	RetryEvery time.Duration
+	Log        *slog.Logger
 }
 
 // Defaults of the pressure trigger.
 const (
-	DefaultHighLevel = 2
-	DefaultHighFor   = 5 * time.Second
-	DefaultLowFor    = 30 * time.Second
+	DefaultHighLevel     = 2
+	DefaultCriticalLevel = 3
+	DefaultHighFor       = 5 * time.Second
+	DefaultLowFor        = 30 * time.Second
+	// DefaultLegTimeout: a re-INVITE over UDP is sent at 0, 0.5, 1.5 and
+	// 3.5 s (Timer A); an answer that has not come 4 s after the first
+	// send is not worth holding the batch for (RFC 3261's 32 s Timer B
+	// would keep the call on the attacked box that long).
+	DefaultLegTimeout = 4 * time.Second
+	DefaultRetryEvery = time.Second
 )
 
 // DefaultIsWAN: a party is on the WAN unless it is loopback, link-local or
@@ -96,6 +126,12 @@ type LegResult struct {
 	OK     bool   `json:"ok"`
 	Error  string `json:"error,omitempty"`
 	MS     int64  `json:"ms"`
+	// Pending: the party had not answered when the batch stopped waiting
+	// (LegTimeout); its re-INVITE goes on (retransmitted, up to Timer B)
+	// and its outcome is logged when it comes.
+	Pending bool `json:"pending,omitempty"`
+	// at is when the leg's re-INVITE was answered (or given up).
+	at time.Time
 }
 
 // Result is the outcome of one Move.
@@ -103,6 +139,7 @@ type Result struct {
 	To      string      `json:"to"`
 	Moved   int         `json:"moved"`
 	Failed  int         `json:"failed"`
+	Pending int         `json:"pending"`
 	Skipped int         `json:"skipped"`
 	MS      int64       `json:"ms"`
 	Results []LegResult `json:"results"`
@@ -135,6 +172,14 @@ type Board struct {
 	where  string            // ToBoard or ToCloud: where the last Move sent calls
 	forced bool
 	tried  map[string]bool // legs that refused while on the cloud (not retried)
+	// retry: legs of the last batch whose re-INVITE went unanswered or
+	// found the call busy; the next batch tries them again.
+	retry map[string]bool
+	// inflight: legs whose re-INVITE outlived its batch (no batch sends
+	// them another until it ends).
+	inflight  map[string]bool
+	batches   uint64 // batches run so far (Entry.Batch)
+	lastBatch time.Time
 }
 
 // NewBoard makes the board side.
@@ -145,8 +190,17 @@ func NewBoard(cfg BoardConfig) *Board {
 	if cfg.HighLevel <= 0 {
 		cfg.HighLevel = DefaultHighLevel
 	}
+	if cfg.CriticalLevel <= 0 {
+		cfg.CriticalLevel = DefaultCriticalLevel
+	}
 	if cfg.HighFor <= 0 {
 		cfg.HighFor = DefaultHighFor
+	}
+	if cfg.LegTimeout <= 0 {
+		cfg.LegTimeout = DefaultLegTimeout
+	}
+	if cfg.RetryEvery <= 0 {
+		cfg.RetryEvery = DefaultRetryEvery
 	}
 	if cfg.LowFor <= 0 {
 		cfg.LowFor = DefaultLowFor
@@ -154,7 +208,8 @@ func NewBoard(cfg BoardConfig) *Board {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Board{cfg: cfg, log: cfg.Log, hl: newHistory(cfg.Store, cfg.Log), moved: map[string]string{}, where: ToBoard, tried: map[string]bool{}}
+	return &Board{cfg: cfg, log: cfg.Log, hl: newHistory(cfg.Store, cfg.Log), moved: map[string]string{}, where: ToBoard,
+		tried: map[string]bool{}, retry: map[string]bool{}, inflight: map[string]bool{}}
 }
 
 func legKey(l call.LegRef) string { return l.CallID + "\x00" + l.Leg }
@@ -182,11 +237,12 @@ func (b *Board) Move(ctx context.Context, to, trigger string) (Result, error) {
 		}
 	}
 	b.mu.Lock()
-	if trigger != TriggerPressure {
+	if trigger != TriggerPressure && trigger != TriggerRetry {
 		b.forced = to == ToCloud
 	}
 	if b.where != to {
 		b.tried = map[string]bool{}
+		b.retry = map[string]bool{}
 	}
 	b.where = to
 	if to == ToBoard {
@@ -198,109 +254,253 @@ func (b *Board) Move(ctx context.Context, to, trigger string) (Result, error) {
 	return b.moveAll(ctx, to, trigger, cl), nil
 }
 
-// moveAll moves every leg that should move, all at once. The caller holds b.run.
+// moveAll moves every leg that should move, all at once: the cloud relays
+// of the whole batch first (one request when the cloud takes batches),
+// then every re-INVITE concurrently, so the batch takes about as long as
+// its slowest party. The caller holds b.run.
 func (b *Board) moveAll(ctx context.Context, to, trigger string, cl Cloud) Result {
 	start := time.Now()
 	res := Result{To: to, Results: []LegResult{}}
 	var todo []call.LegRef
 	b.mu.Lock()
 	for _, l := range b.cfg.Calls.HandoffLegs() {
-		k := legKey(l)
-		switch {
-		case to == ToCloud && l.Where == call.WhereBoard && b.cfg.IsWAN(l.Party) && !b.tried[k]:
+		if b.wants(l, to) {
 			todo = append(todo, l)
-		case to == ToBoard && l.Where == call.WhereCloud:
-			todo = append(todo, l)
-		default:
+		} else {
 			res.Skipped++
 		}
 	}
+	b.lastBatch = start
+	b.batches++
+	batch := b.batches
 	b.mu.Unlock()
 	out := make([]LegResult, len(todo))
+	var grants []grantOrErr
+	if to == ToCloud && len(todo) > 0 {
+		grants = b.allocate(ctx, cl, todo)
+		b.log.Info("hand-off batch: cloud relays open", "legs", len(todo), "ms", time.Since(start).Milliseconds())
+	}
 	var wg sync.WaitGroup
 	for i, l := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = b.moveOne(ctx, l, to, cl)
+			if to == ToCloud {
+				out[i] = b.moveOne(ctx, l, cl, trigger, batch, grants[i])
+			} else {
+				out[i] = b.returnOne(ctx, l, cl, trigger, batch)
+			}
 		}()
 	}
 	wg.Wait()
 	var entries []Entry
-	now := time.Now().UTC()
 	for _, r := range out {
-		if r.OK {
+		switch {
+		case r.OK:
 			res.Moved++
-		} else {
+		case r.Pending:
+			res.Pending++
+			continue // logged when it ends
+		default:
 			res.Failed++
 		}
-		entries = append(entries, Entry{Time: now, CallID: r.Call, Leg: r.Leg, To: to, OK: r.OK, Error: r.Error, MS: r.MS, Trigger: trigger})
+		entries = append(entries, r.entry(to, trigger, batch))
 	}
 	res.Results = out
 	res.MS = time.Since(start).Milliseconds()
 	b.hl.add(entries)
 	if len(todo) > 0 {
-		b.log.Info("hand-off done", "to", to, "trigger", trigger, "moved", res.Moved, "failed", res.Failed, "ms", res.MS)
+		b.log.Info("hand-off done", "to", to, "trigger", trigger, "moved", res.Moved, "failed", res.Failed, "pending", res.Pending, "ms", res.MS)
 	}
 	return res
 }
 
-// moveOne moves one leg; a failed hand-off frees the relay it took.
-func (b *Board) moveOne(ctx context.Context, l call.LegRef, to string, cl Cloud) LegResult {
+// wants reports whether a batch towards to should move l. b.mu is held.
+func (b *Board) wants(l call.LegRef, to string) bool {
+	k := legKey(l)
+	if to == ToBoard {
+		return l.Where == call.WhereCloud && !b.inflight[k]
+	}
+	return l.Where == call.WhereBoard && b.cfg.IsWAN(l.Party) && !b.tried[k] && !b.inflight[k]
+}
+
+// entry is the log entry of a leg's move.
+func (r LegResult) entry(to, trigger string, batch uint64) Entry {
+	at := r.at
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return Entry{Time: at.UTC(), CallID: r.Call, Leg: r.Leg, To: to, OK: r.OK, Error: r.Error, MS: r.MS, Trigger: trigger, Batch: batch}
+}
+
+// legOutcome is what MoveLeg or ReturnLeg answered.
+type legOutcome struct {
+	d   time.Duration
+	err error
+}
+
+// await runs a leg's re-INVITE (do) and waits up to LegTimeout for it.
+// When it takes longer the leg is reported pending: the re-INVITE goes on
+// (the party may still answer: its 2xx must find the transaction, or the
+// party would move with nobody on our side knowing) and finish runs with
+// its outcome then, its result logged on its own.
+func (b *Board) await(ctx context.Context, l call.LegRef, to, trigger string, batch uint64, do func(context.Context) (time.Duration, error),
+	finish func(legOutcome) LegResult) LegResult {
+	done := make(chan legOutcome, 1)
+	go func() {
+		d, err := do(context.WithoutCancel(ctx))
+		done <- legOutcome{d, err}
+	}()
+	timer := time.NewTimer(b.cfg.LegTimeout)
+	defer timer.Stop()
+	select {
+	case o := <-done:
+		return finish(o)
+	case <-timer.C:
+	}
+	k := legKey(l)
+	b.mu.Lock()
+	b.inflight[k] = true
+	b.mu.Unlock()
+	go func() {
+		r := finish(<-done)
+		b.mu.Lock()
+		delete(b.inflight, k)
+		b.mu.Unlock()
+		b.hl.add([]Entry{r.entry(to, trigger, batch)})
+		b.log.Info("hand-off of a slow party done", "to", to, "call_id", l.CallID, "leg", l.Leg, "ok", r.OK, "err", r.Error, "ms", r.MS)
+	}()
+	return LegResult{CallID: l.CallID, Call: l.Call, Leg: l.Leg, Pending: true,
+		Error: fmt.Sprintf("no answer within %v; still waiting", b.cfg.LegTimeout)}
+}
+
+// grantOrErr is the relay the cloud opened for one leg of a batch.
+type grantOrErr struct {
+	g   RelayGrant
+	err error
+}
+
+// allocate opens a cloud relay for each leg: in one request when the
+// cloud takes batches, else one request per leg, concurrently.
+func (b *Board) allocate(ctx context.Context, cl Cloud, legs []call.LegRef) []grantOrErr {
+	out := make([]grantOrErr, len(legs))
+	reqs := make([]RelayRequest, len(legs))
+	for i, l := range legs {
+		reqs[i] = RelayRequest{CallID: l.CallID, Board: l.Local.String()}
+		if l.Media.IsValid() {
+			reqs[i].Party = l.Media.String()
+		}
+	}
+	if bc, ok := cl.(BatchCloud); ok && len(legs) > 0 {
+		items, err := bc.AllocateAll(ctx, reqs)
+		if err == nil && len(items) == len(legs) {
+			for i, it := range items {
+				if it.Error != "" {
+					out[i].err = errors.New(it.Error)
+				} else {
+					out[i].g = it.Grant
+				}
+			}
+			return out
+		}
+		if err == nil {
+			err = fmt.Errorf("%d answers for %d requests", len(items), len(legs))
+		}
+		if !errors.Is(err, ErrNoBatch) {
+			for i := range out {
+				out[i].err = err
+			}
+			return out
+		}
+		// An older cloud: one request per leg.
+	}
+	var wg sync.WaitGroup
+	for i := range legs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i].g, out[i].err = cl.Allocate(ctx, reqs[i])
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// moveOne hands one leg to the cloud relay it was given; a failed
+// hand-off frees the relay. A party that did not answer (or a call busy
+// with another offer/answer) is tried again in the next batch; one that
+// refuses is not, while the calls are there.
+func (b *Board) moveOne(ctx context.Context, l call.LegRef, cl Cloud, trigger string, batch uint64, ge grantOrErr) LegResult {
 	r := LegResult{CallID: l.CallID, Call: l.Call, Leg: l.Leg}
 	k := legKey(l)
-	fail := func(err error) LegResult {
-		r.Error = err.Error()
+	if ge.err != nil {
+		r.Error, r.at = fmt.Errorf("cloud relay: %w", ge.err).Error(), time.Now()
 		return r
 	}
-	if to == ToBoard {
-		d, err := b.cfg.Calls.ReturnLeg(ctx, l.CallID, l.Leg)
-		r.MS = d.Milliseconds()
+	t, err := target(ge.g)
+	if err != nil {
+		_ = cl.Free(ctx, ge.g.ID)
+		r.Error, r.at = err.Error(), time.Now()
+		return r
+	}
+	return b.await(ctx, l, ToCloud, trigger, batch, func(ctx context.Context) (time.Duration, error) {
+		return b.cfg.Calls.MoveLeg(ctx, l.CallID, l.Leg, t)
+	}, func(o legOutcome) LegResult {
+		r.MS, r.at = o.d.Milliseconds(), time.Now()
+		b.mu.Lock()
+		delete(b.retry, k)
+		b.mu.Unlock()
+		if o.err != nil {
+			_ = cl.Free(context.WithoutCancel(ctx), ge.g.ID)
+			b.mu.Lock()
+			if errors.Is(o.err, call.ErrBusy) || strings.Contains(o.err.Error(), "no answer") {
+				b.retry[k] = true
+			} else {
+				b.tried[k] = true
+			}
+			b.mu.Unlock()
+			r.Error = o.err.Error()
+			return r
+		}
+		b.mu.Lock()
+		b.moved[k] = ge.g.ID
+		b.mu.Unlock()
+		r.OK = true
+		return r
+	})
+}
+
+// returnOne hands one leg back to the board and frees its cloud relay;
+// a leg whose party does not answer stays on the cloud (relay kept) and
+// is tried again in the next batch.
+func (b *Board) returnOne(ctx context.Context, l call.LegRef, cl Cloud, trigger string, batch uint64) LegResult {
+	r := LegResult{CallID: l.CallID, Call: l.Call, Leg: l.Leg}
+	k := legKey(l)
+	return b.await(ctx, l, ToBoard, trigger, batch, func(ctx context.Context) (time.Duration, error) {
+		return b.cfg.Calls.ReturnLeg(ctx, l.CallID, l.Leg)
+	}, func(o legOutcome) LegResult {
+		r.MS, r.at = o.d.Milliseconds(), time.Now()
+		err := o.err
 		if err != nil && !errors.Is(err, call.ErrNoLeg) && !errors.Is(err, call.ErrNotMoved) {
-			return fail(err)
+			r.Error = err.Error()
+			return r
 		}
 		b.mu.Lock()
 		id := b.moved[k]
 		delete(b.moved, k)
 		b.mu.Unlock()
 		if id != "" && cl != nil {
-			if ferr := cl.Free(ctx, id); ferr != nil {
+			if ferr := cl.Free(context.WithoutCancel(ctx), id); ferr != nil {
 				b.log.Debug("free cloud relay", "id", id, "err", ferr)
 			}
 		}
 		if err != nil {
-			return fail(err)
+			r.Error = err.Error()
+			return r
 		}
 		r.OK = true
 		return r
-	}
-	req := RelayRequest{CallID: l.CallID, Board: l.Local.String()}
-	if l.Media.IsValid() {
-		req.Party = l.Media.String()
-	}
-	g, err := cl.Allocate(ctx, req)
-	if err != nil {
-		return fail(fmt.Errorf("cloud relay: %w", err))
-	}
-	t, err := target(g)
-	if err != nil {
-		_ = cl.Free(ctx, g.ID)
-		return fail(err)
-	}
-	d, err := b.cfg.Calls.MoveLeg(ctx, l.CallID, l.Leg, t)
-	r.MS = d.Milliseconds()
-	if err != nil {
-		_ = cl.Free(context.WithoutCancel(ctx), g.ID)
-		b.mu.Lock()
-		b.tried[k] = true
-		b.mu.Unlock()
-		return fail(err)
-	}
-	b.mu.Lock()
-	b.moved[k] = g.ID
-	b.mu.Unlock()
-	r.OK = true
-	return r
+	})
 }
 
 // target reads a grant.
@@ -354,10 +554,12 @@ func (b *Board) Status() Status {
 }
 
 // Run watches the pressure until ctx ends: at or above HighLevel for
-// HighFor hands off (and keeps handing off new WAN calls while there), at
-// 0 for LowFor hands back, unless a manual hand-off holds the calls; it
-// also frees cloud relays of calls that ended. tick is the poll period (0:
-// 250 ms).
+// HighFor (CriticalLevel: at once) hands off (and keeps handing off new
+// WAN calls while there), at 0 for LowFor hands back, unless a manual
+// hand-off holds the calls; legs whose re-INVITE went unanswered are
+// tried again every RetryEvery, towards where the calls should be. It
+// also frees cloud relays of calls that ended. tick is the poll period
+// (0: 250 ms).
 func (b *Board) Run(ctx context.Context, tick time.Duration) {
 	if tick <= 0 {
 		tick = 250 * time.Millisecond
@@ -373,10 +575,10 @@ func (b *Board) Run(ctx context.Context, tick time.Duration) {
 		}
 		now := time.Now()
 		b.sweep(ctx)
-		if b.cfg.Pressure == nil {
-			continue
+		lvl := -1
+		if b.cfg.Pressure != nil {
+			lvl = b.cfg.Pressure()
 		}
-		lvl := b.cfg.Pressure()
 		if lvl >= b.cfg.HighLevel {
 			if highSince.IsZero() {
 				highSince = now
@@ -393,30 +595,55 @@ func (b *Board) Run(ctx context.Context, tick time.Duration) {
 		}
 		b.mu.Lock()
 		where, forced := b.where, b.forced
+		retryDue := now.Sub(b.lastBatch) >= b.cfg.RetryEvery
 		b.mu.Unlock()
+		high := !highSince.IsZero() && (now.Sub(highSince) >= b.cfg.HighFor || lvl >= b.cfg.CriticalLevel)
+		var to, trigger string
 		switch {
-		case forced:
-		case !highSince.IsZero() && now.Sub(highSince) >= b.cfg.HighFor && b.pending(ToCloud):
-			if _, err := b.Move(ctx, ToCloud, TriggerPressure); err != nil && !errors.Is(err, ErrRunning) {
-				b.log.Warn("pressure hand-off", "err", err)
-			}
-		case where == ToCloud && !lowSince.IsZero() && now.Sub(lowSince) >= b.cfg.LowFor:
-			if _, err := b.Move(ctx, ToBoard, TriggerPressure); err != nil && !errors.Is(err, ErrRunning) {
-				b.log.Warn("pressure hand-back", "err", err)
-			}
+		case !forced && high && b.pending(ToCloud):
+			to, trigger = ToCloud, TriggerPressure
+		case !forced && where == ToCloud && !lowSince.IsZero() && now.Sub(lowSince) >= b.cfg.LowFor:
+			to, trigger = ToBoard, TriggerPressure
+		case retryDue && b.retrying(where):
+			to, trigger = where, TriggerRetry
+		default:
+			continue
+		}
+		if _, err := b.Move(ctx, to, trigger); err != nil && !errors.Is(err, ErrRunning) {
+			b.log.Warn("hand-off", "to", to, "trigger", trigger, "err", err)
 		}
 	}
 }
 
+// retrying reports whether legs of an earlier batch towards where still
+// wait for another try: unanswered re-INVITEs to the cloud, or legs still
+// on the cloud after a hand-back.
+func (b *Board) retrying(where string) bool {
+	legs := b.cfg.Calls.HandoffLegs()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range legs {
+		switch {
+		case b.inflight[legKey(l)]:
+		case where == ToBoard && l.Where == call.WhereCloud:
+			return true
+		case where == ToCloud && l.Where == call.WhereBoard && b.retry[legKey(l)] && b.wants(l, ToCloud):
+			return true
+		}
+	}
+	return false
+}
+
 // pending reports whether a Move to `to` has legs to move.
 func (b *Board) pending(to string) bool {
+	legs := b.cfg.Calls.HandoffLegs()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if to == ToCloud && b.where != ToCloud {
 		return true // the first hand-off of an episode, even with no call (state)
 	}
-	for _, l := range b.cfg.Calls.HandoffLegs() {
-		if to == ToCloud && l.Where == call.WhereBoard && b.cfg.IsWAN(l.Party) && !b.tried[legKey(l)] {
+	for _, l := range legs {
+		if to == ToCloud && b.wants(l, ToCloud) {
 			return true
 		}
 	}

@@ -19,7 +19,36 @@ type fakeCalls struct {
 	mu     sync.Mutex
 	legs   []call.LegRef
 	refuse map[string]bool // by party
-	moves  []string
+	// silent parties do not answer until release is closed, then give up
+	// ("no answer", as Timer B does); busy ones have an offer/answer going.
+	silent  map[string]bool
+	release chan struct{}
+	busy    map[string]bool
+	moves   []string
+}
+
+// unanswered is how a lost re-INVITE ends: in the caller's context.
+func (f *fakeCalls) unanswered(ctx context.Context, callID, side string) (bool, error) {
+	f.mu.Lock()
+	var party string
+	for _, l := range f.legs {
+		if l.CallID == callID && l.Leg == side {
+			party = l.Party
+		}
+	}
+	silent, busy := f.silent[party], f.busy[party]
+	f.mu.Unlock()
+	switch {
+	case silent:
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+		}
+		return true, fmt.Errorf("%w: no answer", call.ErrRefused)
+	case busy:
+		return true, call.ErrBusy
+	}
+	return false, nil
 }
 
 func (f *fakeCalls) HandoffLegs() []call.LegRef {
@@ -44,15 +73,21 @@ func (f *fakeCalls) set(callID, side, where string) (call.LegRef, error) {
 	return call.LegRef{}, call.ErrNoLeg
 }
 
-func (f *fakeCalls) MoveLeg(_ context.Context, callID, side string, t call.Target) (time.Duration, error) {
+func (f *fakeCalls) MoveLeg(ctx context.Context, callID, side string, t call.Target) (time.Duration, error) {
 	if !t.Media.IsValid() || !t.Relay.IsValid() || t.Contact.Host == "" {
 		return 0, errors.New("bad target")
+	}
+	if stop, err := f.unanswered(ctx, callID, side); stop {
+		return 0, err
 	}
 	_, err := f.set(callID, side, call.WhereCloud)
 	return time.Millisecond, err
 }
 
-func (f *fakeCalls) ReturnLeg(_ context.Context, callID, side string) (time.Duration, error) {
+func (f *fakeCalls) ReturnLeg(ctx context.Context, callID, side string) (time.Duration, error) {
+	if stop, err := f.unanswered(ctx, callID, side); stop {
+		return 0, err
+	}
 	_, err := f.set(callID, side, call.WhereBoard)
 	return time.Millisecond, err
 }
@@ -99,6 +134,28 @@ func (c *fakeCloud) Free(_ context.Context, id string) error {
 	delete(c.live, id)
 	c.freed++
 	return nil
+}
+
+// batchCloud is a fakeCloud that takes batches and counts them.
+type batchCloud struct {
+	*fakeCloud
+	batches, sizes int
+}
+
+func (c *batchCloud) AllocateAll(ctx context.Context, reqs []RelayRequest) ([]RelayBatchItem, error) {
+	c.mu.Lock()
+	c.batches++
+	c.sizes += len(reqs)
+	c.mu.Unlock()
+	out := make([]RelayBatchItem, len(reqs))
+	for i, r := range reqs {
+		g, err := c.Allocate(ctx, r)
+		out[i].Grant = g
+		if err != nil {
+			out[i].Error = err.Error()
+		}
+	}
+	return out, nil
 }
 
 func (c *fakeCloud) count() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.live) }
@@ -265,5 +322,107 @@ func TestDefaultIsWAN(t *testing.T) {
 		if got := DefaultIsWAN(party); got != want {
 			t.Errorf("DefaultIsWAN(%q) = %v, want %v", party, got, want)
 		}
+	}
+}
+
+func TestBoardUnansweredLegsRetried(t *testing.T) {
+	calls := &fakeCalls{silent: map[string]bool{"203.0.113.5:5060": true}, busy: map[string]bool{"203.0.113.6:5060": true},
+		refuse: map[string]bool{"203.0.113.7:5060": true}, release: make(chan struct{}), legs: []call.LegRef{
+			leg("c1", "a", "203.0.113.4:5060"), // answers
+			leg("c2", "a", "203.0.113.5:5060"), // silent (the flood ate its answer)
+			leg("c3", "a", "203.0.113.6:5060"), // busy with another re-INVITE
+			leg("c4", "a", "203.0.113.7:5060"), // refuses (488)
+		}}
+	cl := &batchCloud{fakeCloud: &fakeCloud{live: map[string]RelayRequest{}}}
+	b := NewBoard(BoardConfig{Calls: calls, Cloud: func() (Cloud, error) { return cl, nil }, LegTimeout: 20 * time.Millisecond})
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	res, err := b.Move(context.Background(), ToCloud, TriggerAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The batch does not wait for the silent party: its re-INVITE goes on.
+	if res.Moved != 1 || res.Pending != 1 || res.Failed != 2 {
+		t.Fatalf("first batch %+v, want 1 moved, 1 pending, 2 failed", res)
+	}
+	if cl.batches != 1 || cl.sizes != 4 || cl.count() != 2 {
+		t.Fatalf("%d relay batches of %d requests, %d relays live; want 1 batch of 4, 2 live (moved, pending)", cl.batches, cl.sizes, cl.count())
+	}
+	if !b.retrying(ToCloud) {
+		t.Fatal("the busy leg is not waiting for another try")
+	}
+	if res, _ := b.Move(context.Background(), ToCloud, TriggerRetry); res.Results[0].CallID == "c2" || res.Moved+res.Failed+res.Pending != 1 {
+		t.Fatalf("retry while a re-INVITE is in flight: %+v, want only the busy leg tried", res)
+	}
+	// The silent party's re-INVITE gives up: logged, its relay freed.
+	close(calls.release)
+	waitFor("the silent leg's outcome", func() bool { return len(b.Status().Log) == 5 && cl.count() == 1 })
+	if e := b.Status().Log[0]; e.CallID != "c2" || e.OK || e.Error == "" {
+		t.Fatalf("log entry of the silent leg: %+v", e)
+	}
+	// Both now answer: the retry moves them, not the one that refused.
+	calls.mu.Lock()
+	calls.silent, calls.busy, calls.release = nil, nil, make(chan struct{})
+	calls.mu.Unlock()
+	res, _ = b.Move(context.Background(), ToCloud, TriggerRetry)
+	if res.Moved != 2 || res.Failed != 0 {
+		t.Fatalf("retry %+v, want the 2 unanswered legs moved", res)
+	}
+	if b.retrying(ToCloud) {
+		t.Fatal("still retrying after every leg moved or refused")
+	}
+	if st := b.Status(); !st.Forced || st.OnCloud != 3 {
+		t.Fatalf("status %+v: a retry must keep the drill forced, 3 on the cloud", st)
+	}
+	// Hand-back: a silent party stays on the cloud, relay kept, retried.
+	calls.mu.Lock()
+	calls.silent = map[string]bool{"203.0.113.4:5060": true}
+	calls.mu.Unlock()
+	res, _ = b.Move(context.Background(), ToBoard, TriggerAPI)
+	if res.Moved != 2 || res.Pending != 1 || cl.count() != 1 {
+		t.Fatalf("hand-back %+v, %d relays live; want 2 back, 1 pending with its relay", res, cl.count())
+	}
+	close(calls.release)
+	waitFor("the slow hand-back's outcome", func() bool { return b.retrying(ToBoard) })
+	calls.mu.Lock()
+	calls.silent = nil
+	calls.mu.Unlock()
+	if res, _ = b.Move(context.Background(), ToBoard, TriggerRetry); res.Moved != 1 || cl.count() != 0 {
+		t.Fatalf("hand-back retry %+v, %d relays live", res, cl.count())
+	}
+}
+
+func TestBoardCriticalPressureHandsOffAtOnce(t *testing.T) {
+	calls := &fakeCalls{legs: []call.LegRef{leg("c1", "a", "203.0.113.9:5060")}}
+	cl := &fakeCloud{live: map[string]RelayRequest{}}
+	var mu sync.Mutex
+	level := 0
+	b := NewBoard(BoardConfig{Calls: calls, Cloud: func() (Cloud, error) { return cl, nil },
+		Pressure: func() int { mu.Lock(); defer mu.Unlock(); return level },
+		HighFor:  time.Hour, LowFor: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go b.Run(ctx, 5*time.Millisecond)
+	mu.Lock()
+	level = 2 // high: waits HighFor (an hour)
+	mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	if b.Status().OnCloud != 0 {
+		t.Fatal("handed off at high pressure before HighFor")
+	}
+	mu.Lock()
+	level = 3
+	mu.Unlock()
+	for b.Status().OnCloud != 1 {
+		if ctx.Err() != nil {
+			t.Fatal("critical pressure did not hand off")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -29,6 +29,9 @@ type Entry struct {
 	Error   string    `json:"error,omitempty"`
 	MS      int64     `json:"ms"`
 	Trigger string    `json:"trigger"`
+	// Batch numbers the batches since the daemon started: the entries of
+	// one batch (a slow party's too) share it.
+	Batch uint64 `json:"batch,omitempty"`
 }
 
 // history is the log, newest first, written through to the store.

@@ -2,9 +2,11 @@ package handoff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"hushbox/pbx/peer"
 )
@@ -40,6 +42,21 @@ func (c peerCloud) Allocate(ctx context.Context, req RelayRequest) (RelayGrant, 
 		return RelayGrant{}, err
 	}
 	return g, nil
+}
+
+// ErrNoBatch: the cloud does not take batches (an older version); the
+// board then asks for one relay at a time.
+var ErrNoBatch = errors.New("handoff: the cloud takes no relay batches")
+
+func (c peerCloud) AllocateAll(ctx context.Context, reqs []RelayRequest) ([]RelayBatchItem, error) {
+	var items []RelayBatchItem
+	if err := c.pl.Request(ctx, c.p, http.MethodPost, RelaysPath, reqs, &items); err != nil {
+		if strings.Contains(err.Error(), "404 Not Found") || strings.Contains(err.Error(), "405 Method Not Allowed") {
+			return nil, fmt.Errorf("%w: %v", ErrNoBatch, err)
+		}
+		return nil, err
+	}
+	return items, nil
 }
 
 func (c peerCloud) Free(ctx context.Context, id string) error {

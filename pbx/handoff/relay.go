@@ -35,6 +35,16 @@ type RelayGrant struct {
 	SIP  string `json:"sip"`
 }
 
+// RelayBatchItem is the cloud's answer for one request of a batch
+// (RelaysPath): a grant, or why there is none.
+type RelayBatchItem struct {
+	Grant RelayGrant `json:"grant"`
+	Error string     `json:"error,omitempty"`
+}
+
+// MaxBatch bounds the requests of one batch.
+const MaxBatch = 256
+
 // RelayInfo describes a live cloud relay for status pages.
 type RelayInfo struct {
 	RelayGrant
@@ -119,6 +129,24 @@ func (r *Relays) Allocate(owner string, req RelayRequest) (RelayGrant, error) {
 	r.mu.Unlock()
 	r.log.Info("hand-off relay open", "id", id, "call_id", req.CallID, "owner", owner, "wan", g.WAN, "peer", g.Peer)
 	return g, nil
+}
+
+// AllocateAll opens a relay for each request of a batch; a request that
+// fails gets its error, the others their grants.
+func (r *Relays) AllocateAll(owner string, reqs []RelayRequest) ([]RelayBatchItem, error) {
+	if len(reqs) > MaxBatch {
+		return nil, fmt.Errorf("%w: %d requests, at most %d", ErrBadRequest, len(reqs), MaxBatch)
+	}
+	out := make([]RelayBatchItem, len(reqs))
+	for i, req := range reqs {
+		g, err := r.Allocate(owner, req)
+		if err != nil {
+			out[i].Error = err.Error()
+			continue
+		}
+		out[i].Grant = g
+	}
+	return out, nil
 }
 
 // Free closes relay id; false when there was none.

@@ -136,3 +136,25 @@ func TestRelayRefusesBadRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestRelayBatch(t *testing.T) {
+	rs := NewRelays(newTestRelay(t), netip.MustParseAddr("127.0.0.1"), "sip:x@127.0.0.1", nil)
+	defer rs.Close()
+	items, err := rs.AllocateAll("board1", []RelayRequest{
+		{CallID: "c1", Board: "127.0.0.1:40000"},
+		{CallID: "", Board: "127.0.0.1:40002"}, // bad: its own error, the others still served
+		{CallID: "c3", Board: "127.0.0.1:40004", Party: "127.0.0.1:40006"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 || items[0].Grant.ID == "" || items[1].Error == "" || items[2].Grant.ID == "" {
+		t.Fatalf("batch answers %+v", items)
+	}
+	if n := len(rs.List()); n != 2 {
+		t.Fatalf("%d relays open, want 2", n)
+	}
+	if _, err := rs.AllocateAll("board1", make([]RelayRequest, MaxBatch+1)); err == nil {
+		t.Fatal("a batch over MaxBatch was served")
+	}
+}

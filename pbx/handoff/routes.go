@@ -16,7 +16,9 @@ import (
 // Peer-link paths.
 const (
 	RelayPath = "/peer/handoff/relay"
-	SIPPath   = "/peer/sip"
+	// RelaysPath opens the relays of a whole batch in one request.
+	RelaysPath = "/peer/handoff/relays"
+	SIPPath    = "/peer/sip"
 )
 
 // maxSIP bounds a forwarded SIP message.
@@ -44,6 +46,19 @@ func (r *Relays) ServeRelays(rt Router) {
 		default:
 			writeJSON(w, http.StatusOK, g)
 		}
+	})
+	rt.Route("POST "+RelaysPath, func(w http.ResponseWriter, req *http.Request, from peer.Peer) {
+		var in []RelayRequest
+		if err := json.NewDecoder(io.LimitReader(req.Body, MaxBatch*(8<<10))).Decode(&in); err != nil {
+			writeJSON(w, http.StatusBadRequest, errorReply{"relay batch: " + err.Error()})
+			return
+		}
+		items, err := r.AllocateAll(from.Name, in)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, errorReply{err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, items)
 	})
 	rt.Route("DELETE "+RelayPath+"/{id}", func(w http.ResponseWriter, req *http.Request, from peer.Peer) {
 		id := req.PathValue("id")

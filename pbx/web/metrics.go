@@ -54,6 +54,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		metric("hushbox_pressure_level", "gauge", "DoS guard pressure: 0 normal, 1 elevated, 2 high, 3 critical.", st.Pressure.Level)
 		metric("hushbox_pressure_score", "gauge", "DoS guard pressure score, 0 to 1.", st.Pressure.Score)
 		metric("hushbox_guard_refused_total", "counter", "SIP requests the DoS guard dropped or refused.", st.Refused)
+		if k, ok := s.cfg.Guard.(KernelDropper); ok {
+			metric("hushbox_guard_kernel_dropped_total", "counter", "Packets the kernel limits (nftables) dropped before the process saw them; included in hushbox_guard_refused_total.", k.KernelDropped())
+		}
 	}
 	metric("hushbox_guard_enabled", "gauge", "1 when the DoS guard runs.", guard)
 	up := 1
@@ -63,6 +66,11 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	metric("hushbox_status_complete", "gauge", "1 when every status source answered, 0 otherwise.", up)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(b.Bytes())
+}
+
+// KernelDropper is a Guard that also limits floods in the kernel.
+type KernelDropper interface {
+	KernelDropped() uint64
 }
 
 // labelValue escapes a Prometheus label value.
