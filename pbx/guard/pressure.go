@@ -63,11 +63,14 @@ func clamp01(x float64) float64 {
 }
 
 // Smoothing time constants: the score follows a rise within about a second
-// and lets go over about half a minute, so an attack that pauses for a
-// breath does not bring calls back only to send them away again.
+// and lets go over about twenty seconds (from full pressure to normal), so
+// an attack that pauses for a breath does not bring calls back only to send
+// them away again. The hand-off adds its own wait at normal (LowFor) on
+// top: a longer fall here kept calls on the cloud for over a minute after
+// a flood had ended.
 const (
 	riseTau = time.Second
-	fallTau = 30 * time.Second
+	fallTau = 10 * time.Second
 )
 
 // thresholds: the score must reach up[L] to enter level L+1 and fall below

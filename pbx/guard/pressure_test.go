@@ -107,3 +107,26 @@ func TestObservePublishes(t *testing.T) {
 		t.Fatalf("pressure %v %.2f", lvl, score)
 	}
 }
+
+// After a flood ends the level is back at normal within half a minute (the
+// hand-off then waits its own LowFor before bringing calls back), and not
+// within a few seconds (a pause in the attack does not end it).
+func TestMeterFallsAfterFlood(t *testing.T) {
+	c := newClock()
+	var m Meter
+	for range 20 {
+		c.Add(time.Second)
+		m.Update(c.Now(), Load{DropRate: 20 * fullDropRate})
+	}
+	normalAfter := 0
+	for s := 1; s <= 120; s++ {
+		c.Add(time.Second)
+		if m.Update(c.Now(), Load{}) == Normal {
+			normalAfter = s
+			break
+		}
+	}
+	if normalAfter < 10 || normalAfter > 30 {
+		t.Fatalf("normal %d s after the flood ended, want between 10 and 30 s", normalAfter)
+	}
+}
