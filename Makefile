@@ -117,13 +117,20 @@ vet:
 
 # The A/B test of pbx/update boots the rpi2 image `make image` writes to out/.
 TEST_IMAGE := $(CURDIR)/out/hushbox-rpi2-$(VERSION).img.zst
-# Two phases: the packages that boot ARM machines under qemu-system-arm
+# Three phases: the packages that boot ARM machines under qemu-system-arm
 # (CPU hogs for minutes) run apart from the real-time audio and SIP tests,
-# which a starved CPU would fail for the wrong reason.
+# which a starved CPU would fail for the wrong reason; so does the hand-off
+# scenario of the test bed (20 calls, a flood, about 2 minutes), whose
+# figures are printed.
 QEMU_PKGS := ./rootfs/imagetest ./pbx/update
 unit:
 	$(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -e '/rootfs/imagetest$$' -e '/pbx/update$$')
 	HUSHBOX_IMAGE=$$( [ -f $(TEST_IMAGE) ] && echo $(TEST_IMAGE) ) $(GO) test -timeout $(TEST_TIMEOUT) $(QEMU_PKGS)
+	@mkdir -p build; log=build/testbed-handoff.log; \
+	echo "hand-off scenario (log: $$log)"; \
+	if HUSHBOX_TESTBED_HANDOFF=1 $(GO) test -count=1 -timeout 15m -v -run '^TestTestbedHandoff$$' ./pbx/interop/ >$$log 2>&1; then \
+		grep -E '^(--- |ok )|^testbed-handoff:' $$log; \
+	else tail -n 150 $$log; exit 1; fi
 
 # The image comes first: the SD image and A/B tests boot it under qemu.
 test: vet
