@@ -222,7 +222,7 @@ func (b *Board) Move(ctx context.Context, to, trigger string) (Result, error) {
 	if to != ToCloud && to != ToBoard {
 		return Result{}, ErrBadWhere
 	}
-	if !b.run.TryLock() {
+	if !b.lockRun(ctx, trigger) {
 		return Result{}, ErrRunning
 	}
 	defer b.run.Unlock()
@@ -670,6 +670,32 @@ func (b *Board) sweep(ctx context.Context) {
 		if cl != nil {
 			if err := cl.Free(ctx, id); err != nil {
 				b.log.Debug("free cloud relay of an ended call", "id", id, "err", err)
+			}
+		}
+	}
+}
+
+// lockRun takes the one-batch-at-a-time lock. The automatic triggers
+// (pressure, retry) give up at once when a batch is running: they come back
+// within a second. A person (API, CLI, button) waits for the running batch
+// to finish, up to ctx, instead of being told to try again: the retry loop
+// runs short batches often enough that a drill would otherwise often meet one.
+func (b *Board) lockRun(ctx context.Context, trigger string) bool {
+	if b.run.TryLock() {
+		return true
+	}
+	if trigger == TriggerPressure || trigger == TriggerRetry {
+		return false
+	}
+	wait := time.NewTicker(10 * time.Millisecond)
+	defer wait.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-wait.C:
+			if b.run.TryLock() {
+				return true
 			}
 		}
 	}
