@@ -53,6 +53,9 @@ type legHandoff struct {
 	contact *sip.ContactHeader
 	// party is where the party's media came from before: hand-back latches there.
 	party netip.AddrPort
+	// resend, for a call that came in through the cloud, sends a
+	// retransmission of our 2xx back through the cloud (nil: straight).
+	resend func(*sip.Response)
 }
 
 // Errors of MoveLeg and ReturnLeg.

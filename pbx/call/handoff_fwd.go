@@ -2,7 +2,10 @@ package call
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -75,3 +78,48 @@ func (t *captureTx) Err() error                         { return nil }
 func (t *captureTx) Terminate()                         { t.once.Do(func() { close(t.done) }) }
 
 var _ sip.ServerTransaction = (*captureTx)(nil)
+
+// CloudLegOpener is the server transaction of a new INVITE the cloud peer
+// forwarded while this board is handed off (the party was redirected to
+// the cloud with a 302): HandleInvite sees it and starts the caller's leg
+// on the cloud, as if handed off already. Its Respond sends every response
+// back through the cloud, provisional ones included.
+type CloudLegOpener interface {
+	sip.ServerTransaction
+	// OpenCloudLeg asks the cloud for a relay for the leg with dialog
+	// Call-ID callID: board is our relay leg's address, party the party's
+	// media address from its offer (may be invalid).
+	OpenCloudLeg(ctx context.Context, callID string, board, party netip.AddrPort) (Target, error)
+	// Resend sends a retransmission of our 2xx back through the cloud.
+	Resend(res *sip.Response)
+}
+
+// openCloudLeg starts the caller's leg of c on the cloud: a relay there,
+// our answer's SDP and Contact at the cloud (legMedia, legContact). Only
+// after digest auth passed: a challenge costs the cloud nothing either.
+func (m *Manager) openCloudLeg(c *Call, o CloudLegOpener, party netip.AddrPort) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	local := netip.AddrPortFrom(m.mediaIPFor(c.a.dest), uint16(c.media.A().Port()))
+	t, err := o.OpenCloudLeg(ctx, c.a.callID, local, party)
+	if err != nil {
+		return fmt.Errorf("cloud relay: %w", err)
+	}
+	ct := &sip.ContactHeader{Address: *t.Contact.Clone(), Params: sip.NewParams()}
+	c.a.mu.Lock()
+	c.a.ho = &legHandoff{target: t, contact: ct, party: party, resend: o.Resend}
+	c.a.mu.Unlock()
+	m.log.Info("forwarded call starts on the cloud", "call_id", c.a.callID, "party", c.a.dest, "media", t.Media)
+	return nil
+}
+
+// resender is how a retransmission of our 2xx to l's party goes: through
+// the cloud for a call that came in that way, nil for straight.
+func (l *leg) resender() func(*sip.Response) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ho == nil {
+		return nil
+	}
+	return l.ho.resend
+}

@@ -270,6 +270,16 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			c.a.routes = append(c.a.routes, *rr.Address.Clone())
 		}
 	}
+	if o, ok := tx.(CloudLegOpener); ok {
+		// A new call the cloud peer forwarded (the board is handed off):
+		// the caller's leg starts on the cloud (handoff_fwd.go).
+		if err := m.openCloudLeg(c, o, mediaAddr(offer.Audio)); err != nil {
+			m.log.Warn("no cloud relay for a forwarded call", "call_id", c.cdr.CallID, "err", err)
+			sess.Close()
+			respond(503, "Service Unavailable")
+			return
+		}
+	}
 	if !m.track(c) {
 		sess.Close()
 		respond(503, "Service Unavailable")
@@ -277,7 +287,12 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	m.addDialog(c, c.a)
 	if offer.Audio != nil {
+		c.mu.Lock() // the replication's DialogStates reads remoteA under c.mu
 		setRemote(sess.A(), offer.Audio, &c.remoteA)
+		c.mu.Unlock()
+	}
+	if ho := c.a.ho; ho != nil {
+		sess.A().LatchTo(ho.target.Relay) // the party's media comes through the cloud relay
 	}
 
 	// sipgo answers a CANCELled INVITE with 487 on its own, built from the
@@ -426,7 +441,8 @@ func (m *Manager) earlyMedia(c *Call, req *sip.Request, ev forkEvent) *sip.Respo
 	if err != nil {
 		return nil
 	}
-	body, plan, err := sdp.BuildAnswerWith(c.offerA, ans, c.originA, m.mediaIPFor(c.a.dest), c.media.A().Port(), c.secA, ev.f.sec)
+	ip, port := m.legMedia(c.a, c.media.A().Port()) // the cloud relay's for a forwarded call
+	body, plan, err := sdp.BuildAnswerWith(c.offerA, ans, c.originA, ip, port, c.secA, ev.f.sec)
 	if err != nil {
 		return nil
 	}
@@ -435,7 +451,7 @@ func (m *Manager) earlyMedia(c *Call, req *sip.Request, ev forkEvent) *sip.Respo
 	c.mu.Unlock()
 	c.a.setLastSDP(body)
 	res := c.responseA(req, 183, "Session Progress", body)
-	res.AppendHeader(m.contactFor(c.a.dest, c.a.transport))
+	res.AppendHeader(m.legContact(c.a))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	return res
 }
@@ -462,7 +478,8 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 		ansToA := ans
 		hook, sas, ansToA, err = c.secureAnswer(ans)
 		if err == nil {
-			body, plan, err = sdp.BuildAnswerWith(c.offerA, ansToA, c.originA, m.mediaIPFor(c.a.dest), c.media.A().Port(), c.secA, f.sec)
+			ip, port := m.legMedia(c.a, c.media.A().Port()) // the cloud relay's for a forwarded call
+			body, plan, err = sdp.BuildAnswerWith(c.offerA, ansToA, c.originA, ip, port, c.secA, f.sec)
 		}
 	}
 	if err != nil {
@@ -496,7 +513,7 @@ func (m *Manager) answer(c *Call, req *sip.Request, tx sip.ServerTransaction, ev
 	})
 
 	res := c.responseA(req, 200, "OK", body)
-	res.AppendHeader(m.contactFor(c.a.dest, c.a.transport))
+	res.AppendHeader(m.legContact(c.a))
 	res.AppendHeader(sip.NewHeader("Allow", sipmsg.Allow))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	c.a.setLastSDP(body)
@@ -554,7 +571,11 @@ func (m *Manager) retransmit2xx(c *Call, l *leg, res *sip.Response, ack chan str
 			c.hangup(nil, store.HangupNoAck)
 			return
 		case <-tick:
-			_ = m.cfg.Client.TransportLayer().WriteMsg(res)
+			if resend := l.resender(); resend != nil {
+				resend(res) // a forwarded call's 2xx goes back through the cloud
+			} else {
+				_ = m.cfg.Client.TransportLayer().WriteMsg(res)
+			}
 			interval *= 2
 			if interval > sip.T2 {
 				interval = sip.T2

@@ -287,6 +287,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	srv.OnRegister(guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		reply := reg.Handle(req)
+		if reply.Res == nil { // a retransmission of one still being answered
+			tx.(*sip.ServerTx).Terminate()
+			return
+		}
 		if err := tx.Respond(reply.Res); err != nil {
 			log.Debug("REGISTER response failed", "err", err)
 		}

@@ -53,6 +53,7 @@ type datagram struct {
 var (
 	datagramPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 	outPool      = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	fastOutPool  = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 )
 
 // maxPooled is the largest buffer put back in a pool, so one huge message
@@ -96,6 +97,14 @@ func (f *fastRegister) offer(data []byte, raddr net.Addr) bool {
 	if !bytes.HasPrefix(data, registerPrefix) {
 		return false
 	}
+	// With no backlog, a REGISTER pbx/sipfast reads is answered right
+	// here in the read loop: the hand-off to a worker (a copy, a channel
+	// send, a goroutine wake-up) cost more than the answer itself in the
+	// profile under sipp. Under a backlog, or when it needs sipgo, it
+	// queues as before, so the guard still sees the queue's delay.
+	if len(f.queue) == 0 && f.answerFast(data, raddr) {
+		return true
+	}
 	buf := datagramPool.Get().(*[]byte)
 	*buf = append((*buf)[:0], data...)
 	select {
@@ -118,6 +127,9 @@ func (f *fastRegister) answer(data []byte, raddr net.Addr) (done bool) {
 			done = true // drop it: the sender retransmits or gives up
 		}
 	}()
+	if f.answerFast(data, raddr) {
+		return true
+	}
 	msg, err := sip.ParseMessage(data)
 	if err != nil {
 		return false
@@ -134,6 +146,9 @@ func (f *fastRegister) answer(data []byte, raddr net.Addr) (done bool) {
 	} else {
 		res = f.reg.Handle(req).Res
 	}
+	if res == nil {
+		return true // a retransmission of a REGISTER still being answered
+	}
 	out := outPool.Get().(*bytes.Buffer)
 	out.Reset()
 	res.StringWrite(out) // the bytes of res.String(), without the string
@@ -144,4 +159,33 @@ func (f *fastRegister) answer(data []byte, raddr net.Addr) (done bool) {
 		outPool.Put(out)
 	}
 	return true
+}
+
+// answerFast answers a REGISTER through the registrar's fast path
+// (pbx/sipfast: no sipgo message built, the answer written into a reused
+// buffer) and reports whether it did. false: the datagram needs sipgo and
+// nothing was done. It keeps no reference to data.
+func (f *fastRegister) answerFast(data []byte, raddr net.Addr) (done bool) {
+	ua, ok := raddr.(*net.UDPAddr)
+	if !ok {
+		return false
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			f.log.Error("REGISTER fast path panic", "src", raddr, "panic", r)
+			done = true // drop it: the sender retransmits or gives up
+		}
+	}()
+	buf := fastOutPool.Get().(*[]byte)
+	out, answered := f.reg.AnswerFast(data, ua.AddrPort(), (*buf)[:0])
+	if answered && len(out) > 0 { // nothing: a retransmission to drop
+		if _, err := f.conn.WriteTo(out, raddr); err != nil {
+			f.log.Debug("REGISTER answer not sent", "dst", raddr, "err", err)
+		}
+	}
+	if cap(out) <= maxPooled {
+		*buf = out
+		fastOutPool.Put(buf)
+	}
+	return answered
 }

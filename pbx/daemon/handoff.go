@@ -75,13 +75,23 @@ type handoffSide struct {
 	path     string
 }
 
-// sipIntercept is consulted before the B2BUA for each request: the cloud
-// forwards the dialogs handed to it. Set once peering runs.
+// sipIntercept is consulted before the B2BUA for each request (after the
+// guard's checks): the board redirects new WAN callers to the cloud while
+// handed off; the cloud forwards those callers' new INVITEs and the
+// dialogs handed to it. Set once peering runs.
 type sipIntercept struct {
-	f atomic.Pointer[handoff.Forwarder]
+	red atomic.Pointer[handoff.Redirector] // board
+	inv atomic.Pointer[handoff.Inviter]    // cloud
+	f   atomic.Pointer[handoff.Forwarder]  // cloud
 }
 
 func (s *sipIntercept) take(req *sip.Request, tx sip.ServerTransaction) bool {
+	if r := s.red.Load(); r != nil && r.Intercept(req, tx) {
+		return true
+	}
+	if in := s.inv.Load(); in != nil && in.Intercept(req, tx) {
+		return true
+	}
 	f := s.f.Load()
 	return f != nil && f.Intercept(req, tx)
 }
@@ -102,6 +112,9 @@ func startHandoff(ctx context.Context, cfg Config, role Role, p *peering, calls 
 		if handoffCloudHook != nil {
 			handoffCloudHook(h.relays, h.replicas)
 		}
+		inv := handoff.NewInviter(handoff.PeerPost(p.m), h.relays, signer, uri, log)
+		inv.Serve(p.m)
+		icpt.inv.Store(inv)
 		icpt.f.Store(handoff.NewForwarder(h.relays, handoff.PeerSender(p.m), signer, log))
 		go func() {
 			<-ctx.Done()
@@ -134,6 +147,8 @@ func startHandoff(ctx context.Context, cfg Config, role Role, p *peering, calls 
 	}
 	h.board = handoff.NewBoard(handoff.BoardConfig{Calls: calls, Cloud: handoff.PeerCloud(p.m), IsWAN: isWAN,
 		Store: db, Pressure: pressure, HighFor: highFor, LowFor: lowFor, Log: log})
+	h.board.ServeInvites(p.m, calls, p.m)
+	icpt.red.Store(handoff.NewRedirector(h.board, signer))
 	token, err := os.ReadFile(filepath.Join(cfg.DataDir, control.TokenName))
 	if err != nil {
 		return nil, fmt.Errorf("handoff socket: control token: %w", err)

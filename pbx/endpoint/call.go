@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,6 +212,7 @@ func (c *call) runOutgoing(off *offerState) {
 	}()
 	authed := false
 	cancelled := false
+	redirects := 0
 	for {
 		tx, err := e.cli.TransactionRequest(ctx, c.inv)
 		if err != nil {
@@ -232,6 +234,12 @@ func (c *call) runOutgoing(off *offerState) {
 			c.e.mu.Lock()
 			c.cseq = c.inv.CSeq().SeqNo
 			c.e.mu.Unlock()
+			continue
+		}
+		if res.StatusCode/100 == 3 && redirects < maxRedirects && !cancelled && c.redirect(res) {
+			// A PBX handed off to its cloud peer sends new callers there.
+			redirects++
+			authed = false // the new target may challenge afresh
 			continue
 		}
 		if !res.IsSuccess() {
@@ -270,6 +278,44 @@ func (c *call) runOutgoing(off *offerState) {
 		}
 		return
 	}
+}
+
+// maxRedirects bounds the 3xx answers one call follows.
+const maxRedirects = 3
+
+// redirect points the INVITE at the first Contact of a 3xx answer (RFC
+// 3261 8.1.3.4): the Contact's URI becomes the Request-URI and its host
+// where the INVITE, and later the dialog's requests, go. It reports false
+// for a 3xx without a usable Contact.
+func (c *call) redirect(res *sip.Response) bool {
+	ct := res.Contact()
+	if ct == nil || ct.Address.Wildcard || ct.Address.Host == "" {
+		return false
+	}
+	u := *ct.Address.Clone()
+	port := u.Port
+	if port == 0 {
+		port = 5060
+	}
+	hp := net.JoinHostPort(u.Host, strconv.Itoa(port))
+	c.e.mu.Lock()
+	c.inv.Recipient = u
+	c.inv.RemoveHeader("Via")
+	c.inv.RemoveHeader("Authorization")
+	c.inv.RemoveHeader("Proxy-Authorization")
+	if cs := c.inv.CSeq(); cs != nil {
+		cs.SeqNo++
+		c.cseq = cs.SeqNo
+	}
+	c.inv.SetDestination(hp)
+	c.e.mu.Unlock()
+	if sameHostPort(hp, c.e.server) {
+		c.direct.Store(nil)
+	} else {
+		c.direct.Store(&hp)
+	}
+	c.e.log.Info("call redirected", "peer", c.peer, "code", res.StatusCode, "to", u.String())
+	return true
 }
 
 // await waits for the final answer to one INVITE transaction, emitting
@@ -327,7 +373,7 @@ func (c *call) sendCancel() {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
-	req.SetDestination(c.e.server)
+	req.SetDestination(inv.Destination()) // the server, or where a 3xx sent the INVITE
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -180,6 +180,13 @@ type Board struct {
 	inflight  map[string]bool
 	batches   uint64 // batches run so far (Entry.Batch)
 	lastBatch time.Time
+	// redirect is the cloud's URI new WAN callers are sent to with a 302
+	// while the calls are there (nil: none; redirect.go).
+	redirect *sip.Uri
+	// early: legs of calls that came in through the cloud (invite.go),
+	// with their relay in moved before the call is answered; the sweep
+	// leaves them alone while they ring.
+	early map[string]time.Time
 }
 
 // NewBoard makes the board side.
@@ -209,7 +216,7 @@ func NewBoard(cfg BoardConfig) *Board {
 		cfg.Log = slog.Default()
 	}
 	return &Board{cfg: cfg, log: cfg.Log, hl: newHistory(cfg.Store, cfg.Log), moved: map[string]string{}, where: ToBoard,
-		tried: map[string]bool{}, retry: map[string]bool{}, inflight: map[string]bool{}}
+		tried: map[string]bool{}, retry: map[string]bool{}, inflight: map[string]bool{}, early: map[string]time.Time{}}
 }
 
 func legKey(l call.LegRef) string { return l.CallID + "\x00" + l.Leg }
@@ -251,6 +258,12 @@ func (b *Board) Move(ctx context.Context, to, trigger string) (Result, error) {
 		b.cloud = cl
 	}
 	b.mu.Unlock()
+	// New WAN callers go to the cloud while the calls are there: on
+	// before the batch (the cloud learns it first), off before the
+	// hand-back (no more 302s from now on).
+	if cl != nil {
+		b.setRedirect(ctx, cl, to == ToCloud)
+	}
 	return b.moveAll(ctx, to, trigger, cl), nil
 }
 
@@ -650,6 +663,12 @@ func (b *Board) pending(to string) bool {
 	return false
 }
 
+// earlyHold bounds how long the sweep leaves the relay of a call that came
+// in through the cloud alone before the call is answered (a ring timeout
+// is shorter; a call that failed meanwhile gets its relay freed then, if
+// the cloud's idle timeout has not closed it already).
+const earlyHold = 5 * time.Minute
+
 // sweep frees the cloud relays of legs whose calls ended.
 func (b *Board) sweep(ctx context.Context) {
 	live := map[string]bool{}
@@ -658,7 +677,15 @@ func (b *Board) sweep(ctx context.Context) {
 	}
 	b.mu.Lock()
 	var gone []string
+	for k, since := range b.early {
+		if live[k] || time.Since(since) > earlyHold {
+			delete(b.early, k)
+		}
+	}
 	for k, id := range b.moved {
+		if _, ringing := b.early[k]; ringing {
+			continue
+		}
 		if !live[k] {
 			gone = append(gone, id)
 			delete(b.moved, k)

@@ -10,6 +10,10 @@
 //	POST   /peer/handoff/relay        board → cloud: RelayRequest → RelayGrant
 //	DELETE /peer/handoff/relay/{id}   board → cloud: free a relay
 //	POST   /peer/sip                  cloud → board: a raw SIP request → the raw final response
+//	POST   /peer/handoff/redirect     board → cloud: new WAN callers are (not) sent here (redirect.go)
+//	POST   /peer/sip/invite           cloud → board: a redirected caller's new INVITE (invite.go)
+//	POST   /peer/sip/cancel           cloud → board: that caller cancelled
+//	POST   /peer/sip/response         board → cloud: each response to such an INVITE, in order
 //
 // See docs/handoff.md.
 package handoff

@@ -175,6 +175,18 @@ func (r *Relays) Owner(callID string) string {
 	return ""
 }
 
+// Touch re-arms the idle watchdog of callID's relays: a redirected call's
+// relay opens before the call is answered and must outlive its ringing.
+func (r *Relays) Touch(callID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, cr := range r.byID {
+		if cr.info.CallID == callID {
+			cr.s.Arm()
+		}
+	}
+}
+
 // List describes the live relays.
 func (r *Relays) List() []RelayInfo {
 	r.mu.Lock()

@@ -61,7 +61,8 @@ func (l *Location) Load(data []byte, known func(ext string) bool) (int, error) {
 			l.byExt[b.Extension] = m
 		}
 		if len(m) < MaxContacts {
-			m[b.key()] = b
+			b.ckey = b.key()
+			m[b.ckey] = b
 			n++
 		}
 	}

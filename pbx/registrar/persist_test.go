@@ -14,9 +14,9 @@ func TestSnapshotLoad(t *testing.T) {
 	var u1, u2 sip.Uri
 	sip.ParseUri("sip:101@10.0.0.5:5062;transport=tcp", &u1)
 	sip.ParseUri("sip:102@10.0.0.6", &u2)
-	a.update("101", []Binding{{Extension: "101", Contact: u1, Expires: now.Add(time.Hour), Source: "10.0.0.5:40000", Transport: "TCP", CallID: "c1", CSeq: 3}}, false, nil, MaxContacts)
-	a.update("102", []Binding{{Extension: "102", Contact: u2, Expires: now.Add(time.Minute), Source: "10.0.0.6:5060", Transport: "UDP"}}, false, nil, MaxContacts)
-	a.update("103", []Binding{{Extension: "103", Contact: u2, Expires: now.Add(time.Hour)}}, false, nil, MaxContacts)
+	a.update("101", []Binding{{Extension: "101", Contact: u1, Expires: now.Add(time.Hour), Source: "10.0.0.5:40000", Transport: "TCP", CallID: "c1", CSeq: 3}}, nil, false, nil, MaxContacts, nil)
+	a.update("102", []Binding{{Extension: "102", Contact: u2, Expires: now.Add(time.Minute), Source: "10.0.0.6:5060", Transport: "UDP"}}, nil, false, nil, MaxContacts, nil)
+	a.update("103", []Binding{{Extension: "103", Contact: u2, Expires: now.Add(time.Hour)}}, nil, false, nil, MaxContacts, nil)
 	data, err := a.Snapshot()
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,9 @@ type Registrar struct {
 	signer sipmsg.Signer
 	log    *slog.Logger
 	now    func() time.Time
+	// answered resends the answer to a retransmitted authenticated
+	// REGISTER over UDP (retrans.go).
+	answered *answered
 }
 
 // New makes a registrar over loc.
@@ -44,7 +47,7 @@ func New(loc *Location, a *auth.Authenticator, dir Directory, signer sipmsg.Sign
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Registrar{Loc: loc, auth: a, dir: dir, signer: signer, log: log, now: time.Now}
+	return &Registrar{Loc: loc, auth: a, dir: dir, signer: signer, log: log, now: time.Now, answered: newAnswered()}
 }
 
 // Reply is the registrar's decision: the response to send, and whether it
@@ -55,11 +58,43 @@ type Reply struct {
 	Stateless bool
 }
 
-// Handle processes one REGISTER and returns the response to send.
+// Handle processes one REGISTER and returns the response to send. Res is
+// nil for a UDP retransmission of a request still being answered: it is
+// dropped, as a server transaction would absorb it (retrans.go).
 func (r *Registrar) Handle(req *sip.Request) Reply {
+	key := r.retransmissionKey(req)
+	if key == nil {
+		rep, _ := r.handle(req)
+		return rep
+	}
+	res, claim := r.answered.claim(key, r.now(), nil)
+	switch claim {
+	case claimInFlight:
+		return Reply{nil, true}
+	case claimAnswered:
+		if msg, err := sip.ParseMessage(res); err == nil {
+			if res, ok := msg.(*sip.Response); ok {
+				return Reply{res, true}
+			}
+		}
+		return Reply{nil, true}
+	}
+	var keep []byte
+	defer func() { r.answered.finish(key, keep, r.now()) }() // also when handle panics
+	rep, applied := r.handle(req)
+	if applied {
+		keep = []byte(rep.Res.String())
+	}
+	return rep
+}
+
+// handle is Handle without the retransmission memory; applied is true
+// when the answer comes from an authenticated request (one to resend to
+// its retransmissions).
+func (r *Registrar) handle(req *sip.Request) (Reply, bool) {
 	to := req.To()
 	if to == nil || req.From() == nil || req.CallID() == nil || req.CSeq() == nil {
-		return Reply{r.signer.Response(req, 400, "Bad Request", nil), true}
+		return Reply{r.signer.Response(req, 400, "Bad Request", nil), true}, false
 	}
 	aor := to.Address.User
 	user, outcome := r.auth.Check(req, false, aor)
@@ -67,20 +102,34 @@ func (r *Registrar) Handle(req *sip.Request) Reply {
 	case auth.Challenge, auth.Stale:
 		res := r.auth.ChallengeResponse(req, false, outcome == auth.Stale)
 		r.signer.Sign(res)
-		return Reply{res, true}
+		return Reply{res, true}, false
 	case auth.Forbidden:
 		r.log.Info("register refused", "aor", aor, "src", req.Source())
-		return Reply{r.signer.Response(req, 403, "Forbidden", nil), true}
+		return Reply{r.signer.Response(req, 403, "Forbidden", nil), true}, false
 	}
 	if _, err := r.dir.Extension(user); err != nil {
 		// Deleted between auth and now.
-		return Reply{r.signer.Response(req, 403, "Forbidden", nil), true}
+		return Reply{r.signer.Response(req, 403, "Forbidden", nil), true}, false
 	}
 	res, err := r.apply(req, user)
 	if err != nil {
 		r.log.Info("register rejected", "ext", user, "src", req.Source(), "err", err)
 	}
-	return Reply{res, false}
+	return Reply{res, false}, true
+}
+
+// retransmissionKey is the identity of an authenticated UDP REGISTER for
+// the answers kept for retransmissions (retrans.go); nil for any other.
+func (r *Registrar) retransmissionKey(req *sip.Request) []byte {
+	if req.Transport() != "UDP" || req.Via() == nil || req.CallID() == nil || req.CSeq() == nil {
+		return nil
+	}
+	authz := sipmsg.FirstHeader(req, "Authorization")
+	if authz == nil {
+		return nil
+	}
+	branch, _ := req.Via().Params.Get("branch")
+	return appendKey(nil, req.Source(), []byte(branch), []byte(req.CallID().Value()), []byte(req.CSeq().Value()), []byte(authz.Value()))
 }
 
 type intervalError struct{ min int }
@@ -147,7 +196,7 @@ func (r *Registrar) apply(req *sip.Request, ext string) (*sip.Response, error) {
 		current = r.Loc.Lookup(ext) // a query: list the bindings
 	} else {
 		var ok bool
-		current, ok = r.Loc.update(ext, set, removeAll, remove, MaxContacts)
+		current, ok = r.Loc.update(ext, set, nil, removeAll, remove, MaxContacts, nil)
 		if !ok {
 			return r.signer.Response(req, 500, "Out Of Order Request", nil), errors.New("CSeq not newer than the binding's")
 		}

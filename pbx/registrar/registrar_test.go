@@ -28,7 +28,7 @@ type fixture struct {
 	now time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
