@@ -61,14 +61,13 @@ func newGuard(db *store.DB, mode string, appliance bool, log *slog.Logger) (*gua
 	}
 	var fw guard.Firewall
 	if mode == FirewallNFT || (mode != FirewallOff && appliance) {
-		if n, err := guard.NewNFT(guard.NFTOptions{}); err == nil {
-			fw = n
-			log.Info("bans and SIP flood limits are in nftables (table inet hushbox)")
-		} else if errors.Is(err, guard.ErrNoFirewall) {
-			log.Info("bans are enforced in userspace", "nftables", err.Error())
-		} else {
-			log.Warn("nftables could not be set up; bans are enforced in userspace only", "err", err)
+		// nf_tables over netlink first (the appliance has no nft binary),
+		// then the nft binary, then userspace; OpenKernel logs which.
+		if l := guard.OpenKernel(log); l != nil {
+			fw = l
 		}
+	} else {
+		log.Info("kernel firewall: "+guard.BackendOff+" (--firewall "+mode+"); bans and limits are enforced in userspace", "appliance", appliance)
 	}
 	g, err := guard.New(guard.Config{Store: db, Firewall: fw, Log: log})
 	if err != nil {

@@ -10,6 +10,13 @@
 // into an nftables set when the process may do that, so the kernel drops a
 // banned source before hushbox spends a cycle on it.
 //
+// The kernel side is the table "inet hushbox", programmed over netlink
+// (NFTNL, github.com/google/nftables: no nft binary needed, as on the SD
+// image) when the kernel has nf_tables, else with the nft binary (NFT);
+// both render the one Ruleset, and a test compares what nft lists after
+// each. OpenKernel picks and logs the backend ("kernel firewall: netlink",
+// "nft" or "off"); Guard.KernelFirewall says which is in force.
+//
 // With nftables the kernel is the first line against floods too (Ruleset,
 // kernel.go): in front of the SIP ports, sources that authenticated and
 // the parties of live calls (Guard.Trust, batched) pass, and every other

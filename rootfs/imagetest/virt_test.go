@@ -18,6 +18,10 @@ var (
 	identityLine = regexp.MustCompile(`(?m)^hushbox: identity (\S+)`)
 	consoleToken = regexp.MustCompile(`setup token (\S{16,})`)
 	addressLine  = regexp.MustCompile(`(?m)^hushbox-init: .*address: (10\.0\.2\.\d+)/`)
+	// The guard's start-up line naming its kernel backend (pbx/guard
+	// OpenKernel), and the line once the SIP ports are limited.
+	kernelFirewall = regexp.MustCompile(`(?m)^.*kernel firewall: (\w+).*$`)
+	kernelLimits   = regexp.MustCompile(`(?m)^.*kernel SIP limits in force.*$`)
 )
 
 // setupToken reads the one-time setup token the way an owner would: from
@@ -63,6 +67,14 @@ func TestQemuVirt(t *testing.T) {
 	con := v.console()
 	if m := addressLine.FindStringSubmatch(con); m == nil {
 		t.Errorf("console does not announce a DHCP address:\n%s", tail(con, 2000))
+	}
+	// The DoS guard's kernel limits are on: nf_tables programmed over
+	// netlink (the card has no nft binary), in front of the SIP ports.
+	if m := kernelFirewall.FindStringSubmatch(con); m == nil || m[1] != "netlink" {
+		t.Errorf("console does not say the kernel firewall is netlink (%v):\n%s", m, tail(con, 3000))
+	} else {
+		t.Logf("console: %s", m[0])
+		t.Logf("console: %s", v.waitFor(kernelLimits, time.Minute)[0])
 	}
 	id1 := identityLine.FindStringSubmatch(con)
 	fp := certFP.FindStringSubmatch(con)
