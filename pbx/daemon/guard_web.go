@@ -53,4 +53,7 @@ func (w webGuard) Refused() uint64 { return w.g.Refused() }
 // KernelDropped feeds hushbox_guard_kernel_dropped_total (web.KernelDropper).
 func (w webGuard) KernelDropped() uint64 { return w.g.KernelDropped() }
 
+// KernelFirewall is shown on the security page (web.KernelFirewaller).
+func (w webGuard) KernelFirewall() string { return w.g.KernelFirewall() }
+
 var _ web.KernelDropper = webGuard{}

@@ -39,13 +39,31 @@ type securityData struct {
 	Bans     []Ban
 	Allow    []netip.Prefix
 	Limits   GuardLimits
+	Kernel   string // kernel firewall backend: netlink, nft, off
+}
+
+// KernelFirewaller is a Guard that says which kernel firewall enforces its
+// bans and flood limits before hushbox reads a packet: "netlink", "nft",
+// or "off" (userspace only).
+type KernelFirewaller interface {
+	KernelFirewall() string
+}
+
+// kernelFirewall is what g says about its kernel firewall ("off" when it
+// cannot say).
+func kernelFirewall(g Guard) string {
+	if k, ok := g.(KernelFirewaller); ok {
+		return k.KernelFirewall()
+	}
+	return "off"
 }
 
 func (s *Server) showSecurity(w http.ResponseWriter, r *http.Request, status int, errs formErrors, form map[string]string) {
 	d := securityData{}
 	g := s.cfg.Guard
 	if g != nil {
-		d = securityData{Enabled: true, Pressure: g.Pressure(), Refused: g.Refused(), Bans: g.Bans(), Allow: g.AllowList(), Limits: g.Limits()}
+		d = securityData{Enabled: true, Pressure: g.Pressure(), Refused: g.Refused(), Bans: g.Bans(), Allow: g.AllowList(), Limits: g.Limits(),
+			Kernel: kernelFirewall(g)}
 	}
 	if form == nil {
 		form = map[string]string{}
@@ -281,5 +299,6 @@ func (s *Server) apiSecurity(w http.ResponseWriter, r *http.Request) {
 		Bans     []Ban          `json:"bans"`
 		Allow    []netip.Prefix `json:"allow"`
 		Limits   GuardLimits    `json:"limits"`
-	}{g.Pressure(), g.Refused(), bans, allow, g.Limits()})
+		Kernel   string         `json:"kernel_firewall"`
+	}{g.Pressure(), g.Refused(), bans, allow, g.Limits(), kernelFirewall(g)})
 }

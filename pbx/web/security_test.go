@@ -240,3 +240,36 @@ func TestParseBanTime(t *testing.T) {
 		}
 	}
 }
+
+// netlinkGuard is a guard whose limits are in the kernel (as on the appliance).
+type netlinkGuard struct{ guardAdapter }
+
+func (netlinkGuard) KernelFirewall() string { return "netlink" }
+
+// The security page and /api/security say whether the kernel drops floods
+// and bans before hushbox reads them, or hushbox does it all itself.
+func TestSecurityShowsKernelFirewall(t *testing.T) {
+	for _, tc := range []struct {
+		name, want, says string
+		wrap             func(guardAdapter) Guard
+	}{
+		{"userspace only", "off", "enforced by hushbox itself", func(a guardAdapter) Guard { return a }},
+		{"netlink", "netlink", "dropped by the kernel", func(a guardAdapter) Guard { return netlinkGuard{a} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, g, c, _ := securityEnv(t)
+			e.srv.cfg.Guard = tc.wrap(guardAdapter{g})
+			page := html.UnescapeString(e.get(c, "/security").body)
+			if !strings.Contains(page, `<strong id="kernel-firewall">`+tc.want+`</strong>`) || !strings.Contains(page, tc.says) {
+				t.Errorf("security page does not say the kernel firewall is %q (%q)", tc.want, tc.says)
+			}
+			var got struct {
+				Kernel string `json:"kernel_firewall"`
+			}
+			r := e.get(c, "/api/security")
+			if err := json.Unmarshal([]byte(r.body), &got); err != nil || got.Kernel != tc.want {
+				t.Errorf("/api/security kernel_firewall %q (%v), want %q", got.Kernel, err, tc.want)
+			}
+		})
+	}
+}
