@@ -223,8 +223,10 @@ func serve(args []string, stderr io.Writer) error {
 	cfg.Command = os.Args[0]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfiles := startProfiles(os.Getenv, cfg.Log) // HUSHBOX_CPUPROFILE, HUSHBOX_MEMPROFILE (profile.go)
 	err = bindHint(daemon.Run(ctx, cfg))
 	stop()
+	stopProfiles()
 	switch {
 	case errors.Is(err, daemon.ErrRestart):
 		return reexec(stderr)

@@ -157,6 +157,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Folded header lines (RFC 3261 7.3.1) are joined before parsing: the
 	// parser does not handle them in every header.
 	var fast *fastRegister  // set before the listeners start
+	var fastInv *fastInvite // likewise; nil on the cloud (fastinvite.go)
 	var sipIn atomic.Uint64 // SIP messages received, for the traffic graph
 	unfold := func(p sip.TransportReadProps, data []byte) ([]byte, error) {
 		sipIn.Add(1)
@@ -171,6 +172,9 @@ func Run(ctx context.Context, cfg Config) error {
 			data = sipmsg.Normalize(data)
 			if fast != nil && fast.offer(data, p.RemoteAddr) {
 				return nil, nil // queued for the REGISTER workers
+			}
+			if fastInv != nil && fastInv.offer(data, p.RemoteAddr) {
+				return nil, nil // a challenge, answered without a transaction
 			}
 		}
 		return data, nil
@@ -316,6 +320,10 @@ func Run(ctx context.Context, cfg Config) error {
 	fastCtx, stopFast := context.WithCancel(context.Background())
 	var fastWG sync.WaitGroup
 	fast.run(fastCtx, &fastWG)
+	if !role.Cloud() { // the cloud hands new INVITEs to the board: they need transactions
+		fastInv = newFastInvite(calls, guard(calls.HandleInvite), udpConn, fast, log.With("component", "call"))
+		fastInv.run(fastCtx, &fastWG)
+	}
 	defer func() { stopFast(); fastWG.Wait() }()
 	// The kernel limits go in front of the SIP ports now open (guard.go).
 	protectSIP(grd, ports)

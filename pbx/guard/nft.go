@@ -22,8 +22,9 @@ import (
 // runs `nft -f -` (one exec per change, trust additions batched by the
 // guard), which needs no netlink code in the binary.
 type NFT struct {
-	cmd   []string // nft, or a prefix such as ip netns exec NAME nft
-	table string
+	cmd      []string // nft, or a prefix such as ip netns exec NAME nft
+	table    string
+	counters nftSession // the counter reads (nftsession.go)
 }
 
 // ErrNoFirewall says the kernel firewall cannot be used here (no
@@ -151,9 +152,13 @@ func refresh(table, set string, es []TrustEntry) string {
 		table, set, w, b)
 }
 
-// Counters reads the table's named counters (packets), one nft exec.
+// Counters reads the table's named counters (packets): through one
+// long-lived nft (nftsession.go), else one nft exec.
 func (n *NFT) Counters() (map[string]uint64, error) {
-	out, err := n.exec("", "-j", "list", "counters", "table", "inet", n.table)
+	out, err := n.counters.list(n.cmd, "list counters table inet "+n.table)
+	if err != nil {
+		out, err = n.exec("", "-j", "list", "counters", "table", "inet", n.table)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +190,7 @@ func parseCounters(b []byte) (map[string]uint64, error) {
 // Close deletes the table: bans live on in the store and come back at the
 // next start.
 func (n *NFT) Close() error {
+	n.counters.stop()
 	return n.run(fmt.Sprintf("delete table inet %s\n", n.table))
 }
 

@@ -185,9 +185,24 @@ func TestTestbedHandoff(t *testing.T) {
 	// side it reaches (LAN or WAN); the guard's limits in the kernel
 	// (nftables, in the board's own namespace) so a flood is cut before
 	// it fills the SIP socket.
+	// HUSHBOX_TESTBED_PROFILE=dir: each daemon writes CPU and heap
+	// profiles there when it stops (board.cpu.pprof, cloud.mem.pprof, ...).
+	profileDir := os.Getenv("HUSHBOX_TESTBED_PROFILE")
+	profile := func(role string) {
+		if profileDir != "" {
+			t.Setenv("HUSHBOX_CPUPROFILE", filepath.Join(profileDir, role+".cpu.pprof"))
+			t.Setenv("HUSHBOX_MEMPROFILE", filepath.Join(profileDir, role+".mem.pprof"))
+		}
+	}
+	profile("board")
 	board := tb.startNSDaemon("board", boardData, append([]string{"--rtp-ports", "20000-20399", "--firewall", "nft"}, common...)...)
 	cloudData := filepath.Join(work, "cloud")
+	profile("cloud")
 	cloud := tb.startNSDaemon("cloud", cloudData, append([]string{"--role", "cloud", "--media-ip", cloudIP}, common...)...)
+	if profileDir != "" {
+		os.Unsetenv("HUSHBOX_CPUPROFILE") // restored by t.Setenv's cleanup
+		os.Unsetenv("HUSHBOX_MEMPROFILE")
+	}
 	defer func() {
 		if t.Failed() {
 			t.Logf("board log:\n%s", lastBytes([]byte(board.stderr.String()), 12000))
