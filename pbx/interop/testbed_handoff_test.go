@@ -103,7 +103,8 @@ type handoffResult struct {
 }
 
 // hoSentences are Harvard sentences (IEEE 1969), distinct so that the
-// speech has no period a correlation could lock onto: about 90 s spoken.
+// speech has no period a correlation could lock onto: about 135 s spoken,
+// so that speech is still playing 10 s after a late hand-back.
 var hoSentences = []string{
 	"The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
 	"It's easy to tell the depth of a well.", "These days a chicken leg is a rare dish.",
@@ -125,6 +126,16 @@ var hoSentences = []string{
 	"Mend the coat before you go out.", "The wrist was badly strained and hung limp.",
 	"The stray cat gave birth to kittens.", "The young girl gave no clear response.",
 	"The meal was cooked before the bell rang.", "What joy there is in living.",
+	"The small red neon lamp went out.", "Clams are small, round, soft, and tasty.",
+	"The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",
+	"Lift the square stone over the fence.", "The rope will bind the seven books at once.",
+	"Hop over the fence and plunge in.", "The friendly gang left the drug store.",
+	"Mesh wire keeps chicks inside.", "The frosty air passed through the coat.",
+	"The crooked maze failed to fool the mouse.", "Adding fast leads to wrong sums.",
+	"The show was a flop from the very start.", "A saw is a tool used for making boards.",
+	"The wagon moved on well oiled wheels.", "March the soldiers past the next hill.",
+	"A cup of sugar makes sweet fudge.", "Place a rosebush near the porch steps.",
+	"Both lost their lives in the raging storm.", "We talked of the side show in the circus.",
 }
 
 func TestTestbedHandoff(t *testing.T) {
