@@ -4,8 +4,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,24 +18,7 @@ import (
 func TestAudioPortAudioALSAFile(t *testing.T) {
 	dir := t.TempDir()
 	src := readWAV(t, vowelsWAV)
-	raw := make([]byte, 2*len(src))
-	for i, s := range src {
-		binary.LittleEndian.PutUint16(raw[2*i:], uint16(s))
-	}
-	inRaw, outRaw := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
-	if err := os.WriteFile(inRaw, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := os.ReadFile(filepath.Join("..", "..", "audio", "portaudio", "testdata", "asound.conf.in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := strings.NewReplacer("@IN@", inRaw, "@OUT@", outRaw, "@CAPLOG@", filepath.Join(dir, "captured.raw")).Replace(string(tmpl))
-	confPath := filepath.Join(dir, "asound.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("ALSA_CONFIG_PATH", confPath)
+	card := newALSAFile(t, src)
 
 	var out bytes.Buffer
 	if err := run([]string{"audio", "list"}, &out, &out); err != nil {
@@ -66,14 +47,7 @@ func TestAudioPortAudioALSAFile(t *testing.T) {
 	if lag, c := bestLag(src[:len(rec)], rec, 800); c < 0.95 {
 		t.Errorf("recording correlates %.3f (lag %d) with the speech ALSA captured, want > 0.95", c, lag)
 	}
-	b, err := os.ReadFile(outRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	played := make([]int16, len(b)/2)
-	for i := range played {
-		played[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
-	}
+	played := card.played(t)
 	if lag, c := bestLag(src[:min(len(src), len(played))], played, 800); c < 0.95 {
 		t.Errorf("ALSA's output file correlates %.3f (lag %d) with the speech played, want > 0.95", c, lag)
 	}

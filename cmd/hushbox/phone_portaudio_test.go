@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -33,25 +32,8 @@ func TestPhonePortAudioCall(t *testing.T) {
 	speech102 := speechFile(t, dir, "from-102", "Rice is often served in round bowls. The juice of lemons makes fine punch.")
 	src101, src102 := readWAV(t, speech101), readWAV(t, speech102)
 
-	// The handset: ALSA's file plugin captures 101's speech, raw.
-	raw := make([]byte, 2*len(src101))
-	for i, s := range src101 {
-		binary.LittleEndian.PutUint16(raw[2*i:], uint16(s))
-	}
-	inRaw, outRaw := filepath.Join(dir, "mic.raw"), filepath.Join(dir, "earpiece.raw")
-	if err := os.WriteFile(inRaw, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := os.ReadFile(filepath.Join("..", "..", "audio", "portaudio", "testdata", "asound.conf.in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := strings.NewReplacer("@IN@", inRaw, "@OUT@", outRaw, "@CAPLOG@", filepath.Join(dir, "captured.raw")).Replace(string(tmpl))
-	confPath := filepath.Join(dir, "asound.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("ALSA_CONFIG_PATH", confPath)
+	// The handset: ALSA's file plugin captures 101's speech.
+	handset := newALSAFile(t, src101)
 
 	box, _, boxOut := startBox(t, "41100-41139")
 	m := regexp.MustCompile(`SIP on udp\+tcp (\S+) `).FindStringSubmatch(boxOut.String())
@@ -103,14 +85,7 @@ func TestPhonePortAudioCall(t *testing.T) {
 
 	heard := readWAV(t, rec102)
 	checkHeard(t, "102's recording (WAV)", src101, heard)
-	b, err := os.ReadFile(outRaw)
-	if err != nil {
-		t.Fatalf("the handset played nothing: %v", err)
-	}
-	played := make([]int16, len(b)/2)
-	for i := range played {
-		played[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
-	}
+	played := handset.played(t)
 	checkHeard(t, "101's earpiece (PortAudio, ALSA's output file)", src102, played)
 }
 
