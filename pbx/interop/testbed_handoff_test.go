@@ -67,7 +67,12 @@ const (
 	hoLowFor     = 15 * time.Second       // normal pressure this long brings the calls back
 	hoReturnWait = 40 * time.Second       // how long that may take after the flood
 	hoPhoneBound = 6 * time.Minute        // the longest any phone process may live
-	hoStallLimit = 2 * time.Second        // a silence this long means the media stopped
+	// hoStallLimit: a silence this long means the media stopped (a call
+	// whose media really stops, e.g. to a freed relay, stays silent until
+	// the hang-up, tens of seconds). Shorter gaps are the figure measured
+	// against the 60 ms target and printed (max_gap_ms), not a failure: on
+	// a shared 2-core host the 40 phone processes alone pause for 1-2 s.
+	hoStallLimit = 5 * time.Second
 )
 
 // handoffStatus is `hushbox handoff status` (GET /api/handoff).
