@@ -3,7 +3,6 @@ package guard
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -152,49 +151,10 @@ func TestNFTLimitsInNamespace(t *testing.T) {
 			g.Trust(netip.MustParseAddr(trustedIP), time.Minute)
 			g.flushTrust()
 
-			counts := map[string]int{}
-			recvDone := make(chan error, 1)
-			go func() {
-				buf := make([]byte, 2048)
-				for {
-					conn.SetReadDeadline(time.Now().Add(time.Second))
-					_, from, err := conn.ReadFromUDP(buf)
-					if errors.Is(err, os.ErrDeadlineExceeded) {
-						recvDone <- nil
-						return
-					}
-					if err != nil {
-						recvDone <- err
-						return
-					}
-					counts[from.IP.String()]++
-				}
-			}()
 			// A bounded burst: each source sends `sent` datagrams as fast as
 			// it can, the trusted one last.
-			start := time.Now()
-			for _, src := range append(append([]string(nil), tc.sources...), trustedIP) {
-				if err := inNetns(send, func() error {
-					s, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP(src)}, &net.UDPAddr{IP: net.ParseIP(recvIP), Port: port})
-					if err != nil {
-						return err
-					}
-					defer s.Close()
-					msg := []byte("INVITE sip:100@" + recvIP + " SIP/2.0\r\n\r\n")
-					for range sent {
-						if _, err := s.Write(msg); err != nil {
-							return err
-						}
-					}
-					return nil
-				}); err != nil {
-					t.Fatalf("send from %s: %v", src, err)
-				}
-			}
-			elapsed := time.Since(start)
-			if err := <-recvDone; err != nil {
-				t.Fatal(err)
-			}
+			counts, elapsed := udpBurst(t, conn, send, recvIP, port, sent, "INVITE sip:100@"+recvIP+" SIP/2.0\r\n\r\n",
+				append(append([]string(nil), tc.sources...), trustedIP)...)
 			g.readKernel()
 			m, err := n.Counters()
 			if err != nil {

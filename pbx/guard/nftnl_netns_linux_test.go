@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -179,48 +178,7 @@ func TestNFTNLLimitsInNamespace(t *testing.T) {
 	// round sends a bounded burst from each source and counts what arrived.
 	round := func(sources ...string) (map[string]int, time.Duration) {
 		t.Helper()
-		counts := map[string]int{}
-		done := make(chan error, 1)
-		go func() {
-			buf := make([]byte, 2048)
-			for {
-				conn.SetReadDeadline(time.Now().Add(time.Second))
-				_, from, err := conn.ReadFromUDP(buf)
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					done <- nil
-					return
-				}
-				if err != nil {
-					done <- err
-					return
-				}
-				counts[from.IP.String()]++
-			}
-		}()
-		start := time.Now()
-		for _, src := range sources {
-			if err := inNetns(send, func() error {
-				s, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP(src)}, &net.UDPAddr{IP: net.ParseIP(recvIP), Port: port})
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				msg := []byte("OPTIONS sip:" + recvIP + " SIP/2.0\r\n\r\n")
-				for range sent {
-					if _, err := s.Write(msg); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				t.Fatalf("send from %s: %v", src, err)
-			}
-		}
-		elapsed := time.Since(start)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		return counts, elapsed
+		return udpBurst(t, conn, send, recvIP, port, sent, "OPTIONS sip:"+recvIP+" SIP/2.0\r\n\r\n", sources...)
 	}
 
 	counts, elapsed := round(untrustedIP, trustedIP)
