@@ -35,66 +35,39 @@ func register(user string) *sip.Request {
 }
 
 // The failure hook hears of wrong passwords, for known and unknown users,
-// and of nothing else: not the first, credential-less request, not a
-// right password.
-func TestFailureHook(t *testing.T) {
+// the success hook of right passwords, each with the source; neither hears
+// of the first, credential-less request.
+func TestHooks(t *testing.T) {
 	a := New("hook.test", make([]byte, 32), oneUser{"hook.test", "right"}, nil)
-	var heard []string
-	a.SetFailureHook(func(src string) { heard = append(heard, src) })
+	var failed, succeeded []string
+	a.SetFailureHook(func(src string) { failed = append(failed, src) })
+	a.SetSuccessHook(func(src string) { succeeded = append(succeeded, src) })
 	for _, tc := range []struct {
 		user, password string
 		want           Outcome
-		hook           bool
+		failure        bool // the failure hook hears of it, else the success hook
 	}{
 		{"101", "right", OK, false},
 		{"101", "wrong", Forbidden, true},
 		{"999", "wrong", Forbidden, true},
 	} {
-		heard = nil
+		failed, succeeded = nil, nil
 		req := register(tc.user)
-		if _, o := a.Check(req, false, tc.user); o != Challenge || len(heard) != 0 {
-			t.Fatalf("%+v: first request: %v, hook %v", tc, o, heard)
+		if _, o := a.Check(req, false, tc.user); o != Challenge || len(failed)+len(succeeded) != 0 {
+			t.Fatalf("%+v: first request: %v, hooks heard %v %v", tc, o, failed, succeeded)
 		}
 		if err := sipmsg.AnswerChallenge(req, a.ChallengeResponse(req, false, false), tc.user, tc.password); err != nil {
 			t.Fatal(err)
 		}
 		_, o := a.Check(req, false, tc.user)
-		if o != tc.want || (len(heard) == 1) != tc.hook {
-			t.Fatalf("%+v: %v, hook heard %v", tc, o, heard)
+		heard, other := succeeded, failed
+		if tc.failure {
+			heard, other = failed, succeeded
 		}
-		if tc.hook && heard[0] != "192.0.2.9:5060" {
-			t.Fatalf("hook heard source %q", heard[0])
+		if o != tc.want || len(heard) != 1 || len(other) != 0 {
+			t.Fatalf("%+v: %v, failure hook heard %v, success hook %v", tc, o, failed, succeeded)
 		}
-	}
-}
-
-// The success hook hears of right passwords only, with the source.
-func TestSuccessHook(t *testing.T) {
-	a := New("hook.test", make([]byte, 32), oneUser{"hook.test", "right"}, nil)
-	var heard []string
-	a.SetSuccessHook(func(src string) { heard = append(heard, src) })
-	for _, tc := range []struct {
-		user, password string
-		want           Outcome
-		hook           bool
-	}{
-		{"101", "right", OK, true},
-		{"101", "wrong", Forbidden, false},
-		{"999", "wrong", Forbidden, false},
-	} {
-		heard = nil
-		req := register(tc.user)
-		if _, o := a.Check(req, false, tc.user); o != Challenge || len(heard) != 0 {
-			t.Fatalf("%+v: first request: %v, hook %v", tc, o, heard)
-		}
-		if err := sipmsg.AnswerChallenge(req, a.ChallengeResponse(req, false, false), tc.user, tc.password); err != nil {
-			t.Fatal(err)
-		}
-		_, o := a.Check(req, false, tc.user)
-		if o != tc.want || (len(heard) == 1) != tc.hook {
-			t.Fatalf("%+v: %v, hook heard %v", tc, o, heard)
-		}
-		if tc.hook && heard[0] != "192.0.2.9:5060" {
+		if heard[0] != "192.0.2.9:5060" {
 			t.Fatalf("hook heard source %q", heard[0])
 		}
 	}
