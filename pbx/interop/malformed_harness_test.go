@@ -144,15 +144,19 @@ func startLivePBX(t *testing.T) *livePBX {
 const malformedPassword = "malformed-pw-101"
 
 // optionsMsg is a well-formed OPTIONS for transport ("UDP", "TCP", "TLS").
+// The branch names the transport: a server matches a request to a
+// transaction by branch, sent-by and method alone (RFC 3261 17.2.3), so a
+// TLS OPTIONS reusing the branch of a TCP one still in its transaction is a
+// retransmission of it, answered on the TCP connection.
 func optionsMsg(to, transport string, seq int) string {
 	return fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\n"+
-		"Via: SIP/2.0/%s 127.0.0.1:9;branch=z9hG4bK-health-%d;rport\r\n"+
+		"Via: SIP/2.0/%s 127.0.0.1:9;branch=z9hG4bK-health-%s-%d;rport\r\n"+
 		"Max-Forwards: 70\r\n"+
 		"From: <sip:health@127.0.0.1>;tag=h%d\r\n"+
 		"To: <sip:%s>\r\n"+
 		"Call-ID: health-%d-%s@malformed.test\r\n"+
 		"CSeq: %d OPTIONS\r\n"+
-		"Content-Length: 0\r\n\r\n", to, transport, seq, seq, to, seq, transport, seq)
+		"Content-Length: 0\r\n\r\n", to, transport, strings.ToLower(transport), seq, seq, to, seq, transport, seq)
 }
 
 // readCodes reads from c until a final response, EOF, an error or wait of
