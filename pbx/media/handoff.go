@@ -1,6 +1,7 @@
 package media
 
 import (
+	"net"
 	"net/netip"
 	"sync/atomic"
 )
@@ -29,10 +30,13 @@ func (l *Leg) LatchTo(ap netip.AddrPort) {
 
 // Addr is the leg's local RTP address (the relay's bind address and Port).
 func (l *Leg) Addr() netip.AddrPort {
-	if a, ok := l.rtp.LocalAddr().(interface{ AddrPort() netip.AddrPort }); ok {
-		return a.AddrPort()
+	if c, ok := l.rtp.(*net.UDPConn); ok {
+		if a, ok := c.LocalAddr().(interface{ AddrPort() netip.AddrPort }); ok {
+			return a.AddrPort()
+		}
+		return netip.AddrPort{}
 	}
-	return netip.AddrPort{}
+	return netip.AddrPortFrom(l.session.relay.cfg.BindIP, uint16(l.port))
 }
 
 // Also accepts packets from ap (RTP) and ap's port + 1 (RTCP) besides the

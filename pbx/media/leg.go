@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -16,8 +15,8 @@ type Leg struct {
 	session *Session
 	name    string // "A" or "B", for logs
 	port    int
-	rtp     *net.UDPConn
-	rtcp    *net.UDPConn
+	rtp     udpSock // *net.UDPConn, or *rawSock when polled
+	rtcp    udpSock
 
 	// Addresses from that side's SDP (nil: unknown). Written by the B2BUA,
 	// read by the opposite leg's reader goroutines.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -26,7 +27,32 @@ type Relay struct {
 	pool     *portPool
 	sessions map[*Session]struct{}
 	closed   bool
+	// loop is how this relay's sessions read their sockets.
+	loop loopKind
+	// polls are the Linux pollers (poll_linux.go), started with the
+	// first session when loop is loopAuto; none on the goroutine path.
+	// Each session is read by one of them (the least loaded when it
+	// opened); pollLoad counts their sessions.
+	polls    []*poller
+	pollLoad []int
+	// pollFailed: no poller could be set up; sessions use goroutines.
+	pollFailed bool
 }
+
+// loopKind is how a relay reads its sockets.
+type loopKind int
+
+const (
+	// loopAuto uses the Linux poller where it is built and can be set
+	// up, else goroutines.
+	loopAuto loopKind = iota
+	// loopGoroutines uses one goroutine per socket (loop.go).
+	loopGoroutines
+)
+
+// defaultLoop is the loop kind of new relays; tests switch it to run the
+// same scenarios on both paths.
+var defaultLoop = loopAuto
 
 // NewRelay checks cfg and returns a relay. It opens no socket until the
 // first session.
@@ -41,6 +67,7 @@ func NewRelay(cfg Config) (*Relay, error) {
 		epoch:    time.Now(),
 		pool:     newPortPool(base, pairs),
 		sessions: make(map[*Session]struct{}),
+		loop:     defaultLoop,
 	}, nil
 }
 
@@ -61,13 +88,14 @@ func (r *Relay) InUse() int {
 // sockets and starts relaying. It fails with ErrNoPorts when the range is
 // exhausted.
 func (r *Relay) NewSession() (*Session, error) {
-	s := &Session{relay: r, log: r.cfg.Logger}
+	s := &Session{relay: r, log: r.cfg.Logger, pollSlots: [4]int32{-1, -1, -1, -1}}
 	s.created = r.now()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("new media session: %w", ErrClosed)
 	}
+	p, pi := r.poller()
 	if r.pool.available() < 2 {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("new media session: %w (%d pairs in use)", ErrNoPorts, r.pool.inUse)
@@ -76,7 +104,11 @@ func (r *Relay) NewSession() (*Session, error) {
 		l := &Leg{session: s, name: name}
 		port, ok := r.pool.alloc(func(port int) error {
 			var err error
-			l.rtp, l.rtcp, err = r.bindPair(port)
+			if p != nil {
+				l.rtp, l.rtcp, err = bindRawPair(r.cfg.BindIP, port)
+			} else {
+				l.rtp, l.rtcp, err = r.bindPair(port)
+			}
 			return err
 		})
 		if !ok {
@@ -92,35 +124,95 @@ func (r *Relay) NewSession() (*Session, error) {
 		l.port = port
 		s.legs[i] = l
 	}
+	// Started under r.mu: Relay.Close cannot see the session before its
+	// readers are in place.
+	if p != nil {
+		if err := p.add(s); err != nil {
+			for _, l := range s.legs {
+				_ = l.rtp.Close()
+				_ = l.rtcp.Close()
+				r.pool.free(l.port)
+			}
+			r.mu.Unlock()
+			return nil, fmt.Errorf("new media session: %w", err)
+		}
+		s.polled, s.pollIdx = p, pi
+		r.pollLoad[pi]++
+	} else {
+		s.startLoops()
+	}
 	r.sessions[s] = struct{}{}
 	r.mu.Unlock()
-
-	s.wg.Add(4)
-	go s.rtpLoop(s.legs[0], s.legs[1], AtoB)
-	go s.rtpLoop(s.legs[1], s.legs[0], BtoA)
-	go s.rtcpLoop(s.legs[0], s.legs[1])
-	go s.rtcpLoop(s.legs[1], s.legs[0])
 	s.startTimer()
 	s.log.Debug("media: session open", "portA", s.legs[0].port, "portB", s.legs[1].port)
 	return s, nil
 }
 
-// bindPair opens the RTP socket on port and the RTCP socket on port+1.
-func (r *Relay) bindPair(port int) (rtp, rtcp *net.UDPConn, err error) {
+// maxPollers bounds the pollers of a relay.
+const maxPollers = 4
+
+// pollerCount is how many pollers a relay runs: one per CPU the Go
+// scheduler uses, less one, at least one and at most maxPollers. A poller
+// spends its idle time in epoll_wait holding a scheduler P in the syscall
+// state; while another P is idle the runtime leaves it there, but when
+// every P is in a syscall its monitor takes them back each time one has
+// waited 20 us, and each poller wake-up then pays a thread hand-off:
+// measured on 2 CPUs, two pollers cost as much CPU per packet as the
+// goroutine path, one cost 40 % less. One poller thread carries the 400
+// calls of the benchmark at about half a core.
+func pollerCount() int {
+	return max(1, min(runtime.GOMAXPROCS(0)-1, maxPollers))
+}
+
+// poller returns the least loaded of the relay's pollers and its index,
+// starting them on first use, or nil when sessions are to use goroutines.
+// r.mu must be held.
+func (r *Relay) poller() (*poller, int) {
+	if r.loop != loopAuto || !havePoller || r.pollFailed {
+		return nil, 0
+	}
+	if len(r.polls) == 0 {
+		for range pollerCount() {
+			p, err := newPoller(r.cfg.Logger)
+			if err != nil {
+				r.cfg.Logger.Warn("media: poller unavailable", "err", err)
+				break
+			}
+			r.polls = append(r.polls, p)
+		}
+		if len(r.polls) == 0 {
+			r.pollFailed = true
+			r.cfg.Logger.Warn("media: no poller, one goroutine per socket instead")
+			return nil, 0
+		}
+		r.pollLoad = make([]int, len(r.polls))
+	}
+	best := 0
+	for i, n := range r.pollLoad {
+		if n < r.pollLoad[best] {
+			best = i
+		}
+	}
+	return r.polls[best], best
+}
+
+// bindPair opens the RTP socket on port and the RTCP socket on port+1 as
+// *net.UDPConn, for the goroutine path.
+func (r *Relay) bindPair(port int) (rtp, rtcp udpSock, err error) {
 	network := "udp4"
 	if r.cfg.BindIP.Is6() {
 		network = "udp6"
 	}
-	rtp, err = net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.BindIP, uint16(port))))
+	a, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.BindIP, uint16(port))))
 	if err != nil {
 		return nil, nil, fmt.Errorf("bind rtp %d: %w", port, err)
 	}
-	rtcp, err = net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.BindIP, uint16(port+1))))
+	b, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.BindIP, uint16(port+1))))
 	if err != nil {
-		rtp.Close()
+		a.Close()
 		return nil, nil, fmt.Errorf("bind rtcp %d: %w", port+1, err)
 	}
-	return rtp, rtcp, nil
+	return a, b, nil
 }
 
 // release returns a closed session's ports.
@@ -131,6 +223,9 @@ func (r *Relay) release(s *Session) {
 		return
 	}
 	delete(r.sessions, s)
+	if s.polled != nil && s.pollIdx < len(r.pollLoad) {
+		r.pollLoad[s.pollIdx]--
+	}
 	for _, l := range s.legs {
 		r.pool.free(l.port)
 	}
@@ -147,6 +242,14 @@ func (r *Relay) Close() error {
 	r.mu.Unlock()
 	for _, s := range open {
 		s.Close()
+	}
+	// Every session is out of the pollers now, and no new one can come.
+	r.mu.Lock()
+	polls := r.polls
+	r.polls, r.pollLoad = nil, nil
+	r.mu.Unlock()
+	for _, p := range polls {
+		p.stop()
 	}
 	return nil
 }

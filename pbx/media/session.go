@@ -16,10 +16,12 @@ import (
 // packet (header fields, payload, payload length); returning false drops
 // it. This is where the scrambler sits.
 //
-// ProcessRTP is called from the session's reader goroutines: calls for one
-// direction never overlap, calls for AtoB and BtoA may run at the same
-// time. pkt and its slices are only valid during the call. A hook must not
-// call Session.Close (Close waits for the reader that is running the hook).
+// ProcessRTP is called from the session's readers (the relay's poller on
+// Linux, else a goroutine per socket): calls for one direction never
+// overlap, calls for AtoB and BtoA may run at the same time. pkt and its
+// slices are only valid during the call. A hook must not call
+// Session.Close or Relay.NewSession (both wait for the reader that is
+// running the hook).
 type Hook interface {
 	ProcessRTP(d Direction, pkt *rtp.Packet) bool
 }
@@ -49,7 +51,14 @@ type Session struct {
 	armed     atomic.Int64
 	closed    atomic.Bool
 	closeOnce sync.Once
-	wg        sync.WaitGroup
+	wg        sync.WaitGroup // the goroutine path's readers
+
+	// polled is the poller reading the session's sockets (nil on the
+	// goroutine path); pollSlots are its slots there, owned by the
+	// poller goroutine (-1: none).
+	polled    *poller
+	pollIdx   int // polled's index in the relay's pollers
+	pollSlots [4]int32
 }
 
 // A returns leg A, the caller side.
@@ -154,6 +163,11 @@ func (s *Session) Close() {
 			s.timer.Stop()
 		}
 		s.mu.Unlock()
+		if s.polled != nil {
+			// Out of the epoll set before the sockets close: a
+			// closed socket (or a reused descriptor) is never read.
+			s.polled.remove(s)
+		}
 		for _, l := range s.legs {
 			_ = l.rtp.Close()
 			_ = l.rtcp.Close()
