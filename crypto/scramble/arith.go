@@ -36,3 +36,17 @@ func sat16(v int64) int16 {
 func mulQ15(c, v int32) int32 {
 	return int32(roundShift(int64(c)*int64(v), 15))
 }
+
+// roundDivSat returns sat16(roundDiv(v, o<<s)) for an odd o <= 15 and
+// s >= 1, without a 64-bit division: the half divisor o<<(s-1) is added,
+// the shift floors by 2^s (floor(floor(a/2^s)/o) = floor(a/(o*2^s))), the
+// quotient is clamped to what saturates to the same int16 (floor is
+// monotonic), and the floor division by o is then an unsigned 32-bit one,
+// which the compiler turns into a multiplication when o is a constant.
+// Equal to sat16(roundDiv(v, o<<s)) for every v with |v| < 2^62
+// (TestRoundDivSat).
+func roundDivSat(v int64, s uint, o int64) int16 {
+	w := (v + o<<(s-1)) >> s
+	w = max(-32768*o, min(w, 32768*o-1))
+	return int16(int32(uint32(w+32768*o)/uint32(o)) - 32768)
+}

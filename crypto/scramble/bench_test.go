@@ -52,27 +52,28 @@ func BenchmarkParts(b *testing.B) {
 	s := mustNew(b, testKey16, n)
 	x := speechLike(1, n, true)
 	y := make([]int16, n)
+	w := getWork(n, s.ks.size)
 	b.Run("forward", func(b *testing.B) {
 		for b.Loop() {
-			s.t.forward(s.coef, x, &s.tmp)
+			s.t.forward(w.coef, x, &w.tmp)
 		}
 	})
 	b.Run("inverse", func(b *testing.B) {
 		for b.Loop() {
-			s.t.inverse(y, s.coef, &s.tmp)
+			s.t.inverse(y, w.coef, &w.tmp)
 		}
 	})
 	b.Run("keystream", func(b *testing.B) {
 		var f uint64
 		for b.Loop() {
-			s.ks.fill(1, f)
+			s.ks.fill(&w.ks, 1, f)
 			f++
 		}
 	})
 	b.Run("mix", func(b *testing.B) {
 		for b.Loop() {
 			for _, bd := range &s.bands {
-				bd.layout.mix(s.coef[bd.lo:bd.hi], s.mixed, s.ks.buf[bd.off:])
+				bd.layout.mix(w.coef[bd.lo:bd.hi], w.mixed, w.ks.buf[bd.off:])
 			}
 		}
 	})
@@ -84,4 +85,35 @@ func reportFrame(b *testing.B, n int) {
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(ns, "ns/frame")
 	b.ReportMetric(100*ns/(float64(n)*1e9/SampleRate), "%-of-frame")
+}
+
+// BenchmarkScrambleCalls scrambles one 20 ms frame for each of many
+// Scramblers in turn, as a relay carrying that many call directions does:
+// every frame then finds its Scrambler's state out of the core's caches,
+// which BenchmarkScramble (one Scrambler, always hot) does not show.
+func BenchmarkScrambleCalls(b *testing.B) {
+	const n = 160
+	for _, calls := range []int{1, 200} {
+		b.Run(fmt.Sprintf("dirs=%d", calls), func(b *testing.B) {
+			ss := make([]*Scrambler, calls)
+			for i := range ss {
+				key := append([]byte(nil), testKey16...)
+				key[0] = byte(i)
+				ss[i] = mustNew(b, key, n)
+			}
+			x := speechLike(1, n, true)
+			y := make([]int16, n)
+			b.ReportAllocs()
+			var frame uint64
+			i := 0
+			for b.Loop() {
+				_ = ss[i].Scramble(y, x, 1, frame)
+				if i++; i == calls {
+					i = 0
+					frame++
+				}
+			}
+			reportFrame(b, n)
+		})
+	}
 }

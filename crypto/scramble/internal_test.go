@@ -32,19 +32,20 @@ func TestKeystreamIsAESCTR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ks.fill(tt.ssrc, tt.frame)
+			kb := ks.newBuf()
+			ks.fill(kb, tt.ssrc, tt.frame)
 			block, _ := aes.NewCipher(tt.key)
 			iv := make([]byte, 16)
 			binary.BigEndian.PutUint32(iv, tt.ssrc)
 			binary.BigEndian.PutUint64(iv[4:], tt.frame)
 			iv[15] = 2 // the counter starts at 2
-			want := make([]byte, len(ks.buf))
+			want := make([]byte, len(kb.buf))
 			cipher.NewCTR(block, iv).XORKeyStream(want, want)
-			if !slices.Equal(ks.buf, want) {
+			if !slices.Equal(kb.buf, want) {
 				t.Errorf("key %d bytes ssrc %x frame %d block-by-block %v: keystream differs from AES-CTR", len(tt.key), tt.ssrc, tt.frame, byBlock)
 			}
-			if len(ks.buf) != 1008 {
-				t.Errorf("keystream of %d bytes, want 1000 rounded up to 1008", len(ks.buf))
+			if len(kb.buf) != 1008 {
+				t.Errorf("keystream of %d bytes, want 1000 rounded up to 1008", len(kb.buf))
 			}
 		}
 	}
@@ -66,9 +67,10 @@ func BenchmarkKeystream(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			kb := ks.newBuf()
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				ks.fill(1, uint64(i))
+				ks.fill(kb, 1, uint64(i))
 			}
 		})
 	}

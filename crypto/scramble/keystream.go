@@ -26,15 +26,30 @@ import (
 // and the A20 boards) GCM's tag costs a software GHASH over every byte,
 // about a quarter of the frame's work, so there the counter blocks are
 // encrypted one by one instead. Both give the same bytes (tested).
+//
+// A keystream holds only the key schedule: it is read-only after
+// newKeystream, and the bytes go to a buffer the caller passes (the
+// Scrambler's pooled work area), so many keystreams of many calls do not
+// each keep a kilobyte of output and zeros in memory.
 type keystream struct {
 	aead  cipher.AEAD  // bulk path; nil on the block path
 	block cipher.Block // block-by-block path
-	nonce [12]byte
-	ctr   [aes.BlockSize]byte // counter block of the block path (a field: Encrypt's argument escapes)
-	zero  []byte              // whole blocks of zeros, the "plaintext"
-	out   []byte              // zero's encryption followed by the 16-byte tag
-	buf   []byte              // out without the tag: the frame's key material
+	size  int          // bytes per frame, whole AES blocks
 }
+
+// ksBuf is the per-frame output of a keystream: the key material, followed
+// by room for the GCM tag, and the nonce and counter block (fields, not
+// locals: the interface calls make their arguments escape).
+type ksBuf struct {
+	nonce [12]byte
+	ctr   [aes.BlockSize]byte
+	out   []byte // capacity size + GCM tag
+	buf   []byte // out[:size]: the frame's key material
+}
+
+// zeros is the "plaintext" GCM encrypts, shared by every keystream: the
+// largest frame's key material (N = 320) is 2064 bytes.
+var zeros [2304]byte
 
 // blockByBlock says whether this machine lacks AES instructions, so the
 // keystream is made without GCM (see keystream).
@@ -51,10 +66,11 @@ func newKeystream(key []byte, size int) (*keystream, error) {
 		return nil, fmt.Errorf("scramble: aes key: %w", err)
 	}
 	n := (size + aes.BlockSize - 1) / aes.BlockSize * aes.BlockSize
-	k := &keystream{block: block, zero: make([]byte, n)}
+	if n > len(zeros) {
+		return nil, fmt.Errorf("scramble: %d bytes of key material per frame, at most %d", n, len(zeros))
+	}
+	k := &keystream{block: block, size: n}
 	if blockByBlock {
-		k.out = make([]byte, n)
-		k.buf = k.out
 		return k, nil
 	}
 	aead, err := cipher.NewGCM(block)
@@ -62,22 +78,29 @@ func newKeystream(key []byte, size int) (*keystream, error) {
 		return nil, fmt.Errorf("scramble: aes: %w", err)
 	}
 	k.aead = aead
-	k.out = make([]byte, 0, n+aead.Overhead())
-	k.buf = k.out[:n]
 	return k, nil
 }
 
-// fill computes the key material of frame (ssrc, frame) into k.buf.
-func (k *keystream) fill(ssrc uint32, frame uint64) {
-	binary.BigEndian.PutUint32(k.nonce[0:4], ssrc)
-	binary.BigEndian.PutUint64(k.nonce[4:12], frame)
+// newBuf returns an output buffer for k (and every keystream of the same
+// size).
+func (k *keystream) newBuf() *ksBuf {
+	out := make([]byte, k.size, k.size+16)
+	return &ksBuf{out: out, buf: out}
+}
+
+// fill computes the key material of frame (ssrc, frame) into b.buf.
+func (k *keystream) fill(b *ksBuf, ssrc uint32, frame uint64) {
+	binary.BigEndian.PutUint32(b.nonce[0:4], ssrc)
+	binary.BigEndian.PutUint64(b.nonce[4:12], frame)
+	buf := b.out[:k.size]
 	if k.aead == nil {
-		copy(k.ctr[:12], k.nonce[:])
-		for i, c := 0, uint32(2); i < len(k.buf); i, c = i+aes.BlockSize, c+1 {
-			binary.BigEndian.PutUint32(k.ctr[12:], c)
-			k.block.Encrypt(k.buf[i:i+aes.BlockSize], k.ctr[:])
+		copy(b.ctr[:12], b.nonce[:])
+		for i, c := 0, uint32(2); i < len(buf); i, c = i+aes.BlockSize, c+1 {
+			binary.BigEndian.PutUint32(b.ctr[12:], c)
+			k.block.Encrypt(buf[i:i+aes.BlockSize], b.ctr[:])
 		}
-		return
+	} else {
+		k.aead.Seal(b.out[:0], b.nonce[:], zeros[:k.size], nil)
 	}
-	k.aead.Seal(k.out[:0], k.nonce[:], k.zero, nil)
+	b.buf = buf
 }

@@ -23,15 +23,14 @@ var (
 func FrameSizes() []int { return append([]int(nil), frameSizes[:]...) }
 
 // Scrambler scrambles and descrambles frames of one size under one key.
-// Use one per call direction; it is not safe for concurrent use.
+// Use one per call direction; it is not safe for concurrent use. A
+// Scrambler holds only its key schedule and layout: the working memory of
+// a frame comes from a pool shared by all Scramblers (see work).
 type Scrambler struct {
 	n     int
 	t     *transform
-	bands [3]band // low edge, voice band, high edge
-	ks    *keystream
-	coef  []int32
-	mixed []int32 // scratch of the mixing
-	tmp   scratch
+	bands [3]band   // low edge, voice band, high edge
+	ks    keystream // by value: one pointer fewer to chase on a cold frame
 }
 
 // band is one range of DCT bins mixed among themselves, with the offset of
@@ -50,7 +49,7 @@ func New(key []byte, frameSize int) (*Scrambler, error) {
 	if t == nil {
 		return nil, fmt.Errorf("scramble: frame size %d: %w", frameSize, ErrFrameSize)
 	}
-	s := &Scrambler{n: frameSize, t: t, coef: make([]int32, frameSize), mixed: make([]int32, frameSize), tmp: newScratch(frameSize)}
+	s := &Scrambler{n: frameSize, t: t}
 	off := 0
 	for i, r := range bandRanges(frameSize) {
 		l := newMixLayout(r[1] - r[0])
@@ -61,7 +60,7 @@ func New(key []byte, frameSize int) (*Scrambler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ks = ks
+	s.ks = *ks
 	return s, nil
 }
 
@@ -97,12 +96,14 @@ func (s *Scrambler) Scramble(dst, src []int16, ssrc uint32, frame uint64) error 
 	if err := s.check(dst, src); err != nil {
 		return err
 	}
-	s.t.forward(s.coef, src, &s.tmp)
-	s.ks.fill(ssrc, frame)
+	w := getWork(s.n, s.ks.size)
+	s.t.forward(w.coef, src, &w.tmp)
+	s.ks.fill(&w.ks, ssrc, frame)
 	for _, b := range &s.bands {
-		b.layout.mix(s.coef[b.lo:b.hi], s.mixed, s.ks.buf[b.off:])
+		b.layout.mix(w.coef[b.lo:b.hi], w.mixed, w.ks.buf[b.off:])
 	}
-	s.t.inverse(dst, s.coef, &s.tmp)
+	s.t.inverse(dst, w.coef, &w.tmp)
+	putWork(s.n, w)
 	return nil
 }
 
@@ -112,12 +113,14 @@ func (s *Scrambler) Descramble(dst, src []int16, ssrc uint32, frame uint64) erro
 	if err := s.check(dst, src); err != nil {
 		return err
 	}
-	s.t.forward(s.coef, src, &s.tmp)
-	s.ks.fill(ssrc, frame)
+	w := getWork(s.n, s.ks.size)
+	s.t.forward(w.coef, src, &w.tmp)
+	s.ks.fill(&w.ks, ssrc, frame)
 	for _, b := range &s.bands {
-		b.layout.unmix(s.coef[b.lo:b.hi], s.mixed, s.ks.buf[b.off:])
+		b.layout.unmix(w.coef[b.lo:b.hi], w.mixed, w.ks.buf[b.off:])
 	}
-	s.t.inverse(dst, s.coef, &s.tmp)
+	s.t.inverse(dst, w.coef, &w.tmp)
+	putWork(s.n, w)
 	return nil
 }
 

@@ -322,6 +322,7 @@ func TestBandsStayInPlace(t *testing.T) {
 		x := tone(tt.hz)
 		y := make([]int16, n)
 		coef := make([]int32, n)
+		sc := newScratch(n)
 		var sumSq, inBand, total float64
 		for f := uint64(0); f < frames; f++ {
 			if err := s.Scramble(y, x, 5, f); err != nil {
@@ -329,7 +330,7 @@ func TestBandsStayInPlace(t *testing.T) {
 			}
 			c := ncc(x, y)
 			sumSq += c * c
-			s.t.forward(coef, y, &s.tmp)
+			s.t.forward(coef, y, &sc)
 			for k, v := range coef {
 				e := float64(v) * float64(v)
 				total += e

@@ -213,27 +213,28 @@ func (t *transform) inverse(dst []int16, src []int32, s *scratch) {
 		im[p] = -roundShift(zi, invShift)
 	}
 	fft(re, im, t.stages)
-	// The divisor is written as a constant per frame size so that the
-	// compiler replaces the division by a multiplication; every case is
-	// the same rdiv(v, M*2^12).
+	// rdiv(v, M*2^12) with M*2^12 = o*2^s (o odd) is floor((v>>s)/o)
+	// after adding half the divisor; the constants per frame size let the
+	// compiler turn the division into a multiplication (see roundDivSat).
 	dst = dst[:n]
 	outRe, outIm := t.outRe[:m], t.outIm[:m]
+	im = im[:len(re)]
 	switch m {
-	case 40:
+	case 40: // 40*2^12 = 5*2^15
 		for p, j := range outRe {
-			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 40<<fftBits)), sat16(roundDiv(-im[p], 40<<fftBits))
+			dst[j], dst[outIm[p]] = roundDivSat(re[p], 15, 5), roundDivSat(-im[p], 15, 5)
 		}
-	case 80:
+	case 80: // 5*2^16
 		for p, j := range outRe {
-			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 80<<fftBits)), sat16(roundDiv(-im[p], 80<<fftBits))
+			dst[j], dst[outIm[p]] = roundDivSat(re[p], 16, 5), roundDivSat(-im[p], 16, 5)
 		}
-	case 120:
+	case 120: // 15*2^15
 		for p, j := range outRe {
-			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 120<<fftBits)), sat16(roundDiv(-im[p], 120<<fftBits))
+			dst[j], dst[outIm[p]] = roundDivSat(re[p], 15, 15), roundDivSat(-im[p], 15, 15)
 		}
-	default:
+	default: // 160: 5*2^17
 		for p, j := range outRe {
-			dst[j], dst[outIm[p]] = sat16(roundDiv(re[p], 160<<fftBits)), sat16(roundDiv(-im[p], 160<<fftBits))
+			dst[j], dst[outIm[p]] = roundDivSat(re[p], 17, 5), roundDivSat(-im[p], 17, 5)
 		}
 	}
 }

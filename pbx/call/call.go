@@ -103,7 +103,7 @@ func (c *Call) info() Info {
 	in := Info{CallID: c.cdr.CallID, From: c.cdr.From, To: c.cdr.To, State: c.state.String(),
 		Codec: c.cdr.Codec, Start: c.cdr.Start, Answered: c.cdr.Answer, SAS: c.sas, Trunk: c.trunkName(), Where: c.where()}
 	if c.scr != nil {
-		in.ScrambledFrames, in.DroppedFrames = c.scr.Processed.Load(), c.scr.Dropped.Load()
+		in.ScrambledFrames, in.DroppedFrames = c.scr.Processed(), c.scr.Dropped.Load()
 	}
 	if c.media != nil {
 		in.PacketsAtoB = c.media.A().Stats().PacketsIn

@@ -92,3 +92,56 @@ func TestPassAndDrop(t *testing.T) {
 		t.Fatalf("dropped = %d", h.Dropped.Load())
 	}
 }
+
+// TestFrameSizeChange: a stream that changes its packet time mid-call is
+// still scrambled and descrambled frame by frame (each size with its own
+// Scrambler), every frame is counted, and a size the scrambler lacks is
+// dropped, not sent in clear.
+func TestFrameSizeChange(t *testing.T) {
+	k1, k2 := make([]byte, 16), make([]byte, 16)
+	k1[0], k2[0] = 1, 2
+	tx := New(media.AtoB, k1, k2)
+	rx := New(media.BtoA, k2, k1)
+	ts := uint32(0)
+	for i, n := range []int{160, 160, 80, 240, 320, 160, 120, 160} {
+		pcm := tone(n, int(ts))
+		payload := make([]byte, n)
+		g711.EncodeUlawFrame(payload, pcm)
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptPCMU, SSRC: 7, Timestamp: ts}, Payload: payload}
+		ts += uint32(n)
+		okTx := tx.ProcessRTP(media.AtoB, pkt)
+		if n == 120 {
+			if okTx {
+				t.Fatalf("packet %d: %d samples went out", i, n)
+			}
+			continue
+		}
+		if !okTx || !rx.ProcessRTP(media.AtoB, pkt) {
+			t.Fatalf("packet %d: %d samples dropped", i, n)
+		}
+		got := make([]int16, n)
+		g711.DecodeUlawFrame(got, pkt.Payload)
+		if c := corr(pcm, got); c < 0.95 {
+			t.Errorf("packet %d (%d samples): round trip correlates %.3f", i, n, c)
+		}
+	}
+	if got := tx.Processed(); got != 7 {
+		t.Errorf("Processed = %d, want 7", got)
+	}
+	if got := tx.Dropped.Load(); got != 1 {
+		t.Errorf("Dropped = %d, want 1", got)
+	}
+}
+
+// TestNoAllocations: the per-packet path allocates nothing once the
+// Scrambler of the size exists.
+func TestNoAllocations(t *testing.T) {
+	h := New(media.AtoB, make([]byte, 16), make([]byte, 16))
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptPCMA, SSRC: 9}, Payload: make([]byte, 160)}
+	h.ProcessRTP(media.AtoB, pkt)
+	for _, d := range []media.Direction{media.AtoB, media.BtoA} {
+		if a := testing.AllocsPerRun(100, func() { pkt.Timestamp += 160; h.ProcessRTP(d, pkt) }); a != 0 {
+			t.Errorf("direction %v: %v allocations per packet, want 0", d, a)
+		}
+	}
+}
