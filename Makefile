@@ -128,7 +128,7 @@ unit:
 	HUSHBOX_IMAGE=$$( [ -f $(TEST_IMAGE) ] && echo $(TEST_IMAGE) ) $(GO) test -timeout $(TEST_TIMEOUT) $(QEMU_PKGS)
 	@mkdir -p build; log=build/testbed-handoff.log; \
 	echo "hand-off scenario (log: $$log)"; \
-	if HUSHBOX_TESTBED_HANDOFF=1 $(GO) test -count=1 -timeout 15m -v -run '^TestTestbedHandoff$$' ./pbx/interop/ >$$log 2>&1; then \
+	if HUSHBOX_TESTBED_HANDOFF=1 HUSHBOX_TESTBED_FLOOD_X=2 $(GO) test -count=1 -timeout 15m -v -run '^TestTestbedHandoff$$' ./pbx/interop/ >$$log 2>&1; then \
 		grep -E '^(--- |ok )|^testbed-handoff:' $$log; \
 	else tail -n 150 $$log; exit 1; fi
 
@@ -201,7 +201,10 @@ testbed: build
 # 20 WAN<->LAN calls, a bounded flood (scripts/flood) at the CPU-limited
 # board, calls moved to the cloud peer and back, sipvicious from the
 # attacker's namespace; ends with a "testbed-handoff: dropped=N max_gap_ms=X
-# ..." summary line. Needs root.
+# ..." summary line. Needs root. The flood is 10 times the board's unguarded
+# capacity, measured first (the issue's figure); `make test` runs the same
+# scenario at 2 times (HUSHBOX_TESTBED_FLOOD_X), which the unguarded board
+# cannot serve either, and leaves this 2-core host's CPU to the 40 phones.
 testbed-handoff: build
 	HUSHBOX_TESTBED_HANDOFF=1 $(GO) test -count=1 -v -timeout 15m -run '^TestTestbed(Handoff|Sipvicious)$$' ./pbx/interop/
 

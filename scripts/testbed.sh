@@ -34,10 +34,16 @@
 #                    core (0: none): cgroup v2 cpu.max where writable, else
 #                    cgroup v1 cpu.cfs_quota_us; `exec board` puts the
 #                    command in that cgroup
+#   BOARD_CPU_PERIOD_US  the CFS period of that limit (default 10000: 10 ms;
+#                    the quota is PCT % of it). A short period makes the cap
+#                    a slower CPU, not one that runs at full speed and then
+#                    stops for most of a long period (100 ms periods at 20 %
+#                    meant 80 ms blackouts of the whole board)
 #
 # KEY=VALUE lines: PREFIX, NS_<ROLE> (namespace names), <ROLE>_IP (LAN_IP,
 # BOARD_LAN_IP, BOARD_WAN_IP, REMOTE_IP, CLOUD_IP, ATTACKER_IP, ROUTER_IP),
-# WAN_DELAY_MS, BOARD_CGROUP (empty without a CPU limit), READY=1.
+# WAN_DELAY_MS, BOARD_CGROUP (empty without a CPU limit), BOARD_CPU_MAX
+# ("QUOTA PERIOD" in microseconds, empty without a limit), READY=1.
 set -euo pipefail
 
 ROLES="lan board wan remote cloud attacker"
@@ -91,25 +97,29 @@ cgroup_paths() {
 	echo "$v2/${1}board /sys/fs/cgroup/cpu/${1}board"
 }
 
-# board_cgroup PCT: make the board's cgroup limited to PCT % of one CPU:
-# cpu.max where cgroup v2 has a writable cpu controller, else
-# cpu.cfs_quota_us of cgroup v1; print its path, or nothing.
+# board_cgroup PCT PERIOD: make the board's cgroup limited to PCT % of one
+# CPU in CFS periods of PERIOD us: cpu.max where cgroup v2 has a writable
+# cpu controller, else cpu.cfs_quota_us of cgroup v1; print its path, or
+# nothing.
 board_cgroup() {
-	local pct=$1 v2 v1 parent
+	local pct=$1 period=$2 v2 v1 parent quota
 	[ "$pct" -gt 0 ] 2>/dev/null || return 0
+	[ "$period" -ge 1000 ] 2>/dev/null && [ "$period" -le 1000000 ] || die "BOARD_CPU_PERIOD_US=$period: want 1000 to 1000000"
+	quota=$((pct * period / 100))
+	[ "$quota" -ge 1000 ] || die "BOARD_CPU_PCT=$pct of a $period us period is under the kernel's 1000 us minimum quota"
 	read -r v2 v1 <<<"$(cgroup_paths "$PREFIX")"
 	parent=$(dirname "$v2")
 	if grep -qw cpu "$parent/cgroup.controllers" 2>/dev/null; then
 		grep -qw cpu "$parent/cgroup.subtree_control" 2>/dev/null || echo +cpu >"$parent/cgroup.subtree_control" 2>/dev/null || true
-		if mkdir "$v2" 2>/dev/null && echo "$((pct * 1000)) 100000" >"$v2/cpu.max" 2>/dev/null; then
+		if mkdir "$v2" 2>/dev/null && echo "$quota $period" >"$v2/cpu.max" 2>/dev/null; then
 			echo "$v2"
 			return 0
 		fi
 		rmdir "$v2" 2>/dev/null || true
 	fi
 	if [ -f "$(dirname "$v1")/cpu.cfs_quota_us" ]; then
-		if mkdir "$v1" 2>/dev/null && echo 100000 >"$v1/cpu.cfs_period_us" 2>/dev/null &&
-			echo "$((pct * 1000))" >"$v1/cpu.cfs_quota_us" 2>/dev/null; then
+		if mkdir "$v1" 2>/dev/null && echo "$period" >"$v1/cpu.cfs_period_us" 2>/dev/null &&
+			echo "$quota" >"$v1/cpu.cfs_quota_us" 2>/dev/null; then
 			echo "$v1"
 			return 0
 		fi
@@ -123,7 +133,7 @@ up() {
 	case "$PREFIX" in hbx-*) ;; *) die "TESTBED_PREFIX must start with hbx- (down removes hbx-* namespaces)";; esac
 	[ "$(id -u)" = 0 ] || die "needs root (ip netns)"
 	command -v ip >/dev/null || die "ip missing (apt-get install iproute2)"
-	local delay="${WAN_DELAY_MS:-0}" cpu="${BOARD_CPU_PCT:-0}" r cg=""
+	local delay="${WAN_DELAY_MS:-0}" cpu="${BOARD_CPU_PCT:-0}" period="${BOARD_CPU_PERIOD_US:-10000}" r cg="" cpumax=""
 	if [ "${TESTBED_DETACH:-0}" != 1 ]; then
 		exec 3<&0
 		trap 'set +e; [ -z "${KEEPER:-}" ] || kill "$KEEPER" 2>/dev/null; teardown "$PREFIX"' EXIT
@@ -157,7 +167,14 @@ up() {
 	else
 		delay=0
 	fi
-	cg=$(board_cgroup "$cpu")
+	cg=$(board_cgroup "$cpu" "$period")
+	if [ -n "$cg" ]; then
+		if [ -f "$cg/cpu.max" ]; then
+			cpumax=$(cat "$cg/cpu.max")
+		else
+			cpumax="$(cat "$cg/cpu.cfs_quota_us") $(cat "$cg/cpu.cfs_period_us")"
+		fi
+	fi
 	echo "PREFIX=$PREFIX"
 	for r in $ROLES; do
 		echo "NS_$(echo "$r" | tr a-z A-Z)=$(ns "$r")"
@@ -172,6 +189,7 @@ CLOUD_IP=10.71.4.2
 ATTACKER_IP=10.71.5.2
 WAN_DELAY_MS=$delay
 BOARD_CGROUP=$cg
+BOARD_CPU_MAX=$cpumax
 READY=1
 EOF
 	if [ "${TESTBED_DETACH:-0}" = 1 ]; then

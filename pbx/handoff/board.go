@@ -587,7 +587,10 @@ func (b *Board) Run(ctx context.Context, tick time.Duration) {
 		case <-t.C:
 		}
 		now := time.Now()
-		b.sweep(ctx)
+		// One list of the legs per tick for all the checks below (each
+		// was a walk of every call, twice or three times a tick).
+		legs := b.cfg.Calls.HandoffLegs()
+		b.sweepLegs(ctx, legs)
 		lvl := -1
 		if b.cfg.Pressure != nil {
 			lvl = b.cfg.Pressure()
@@ -613,11 +616,11 @@ func (b *Board) Run(ctx context.Context, tick time.Duration) {
 		high := !highSince.IsZero() && (now.Sub(highSince) >= b.cfg.HighFor || lvl >= b.cfg.CriticalLevel)
 		var to, trigger string
 		switch {
-		case !forced && high && b.pending(ToCloud):
+		case !forced && high && b.pendingLegs(ToCloud, legs):
 			to, trigger = ToCloud, TriggerPressure
 		case !forced && where == ToCloud && !lowSince.IsZero() && now.Sub(lowSince) >= b.cfg.LowFor:
 			to, trigger = ToBoard, TriggerPressure
-		case retryDue && b.retrying(where):
+		case retryDue && b.retryingLegs(where, legs):
 			to, trigger = where, TriggerRetry
 		default:
 			continue
@@ -632,7 +635,11 @@ func (b *Board) Run(ctx context.Context, tick time.Duration) {
 // wait for another try: unanswered re-INVITEs to the cloud, or legs still
 // on the cloud after a hand-back.
 func (b *Board) retrying(where string) bool {
-	legs := b.cfg.Calls.HandoffLegs()
+	return b.retryingLegs(where, b.cfg.Calls.HandoffLegs())
+}
+
+// retryingLegs is retrying with the legs already listed.
+func (b *Board) retryingLegs(where string, legs []call.LegRef) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range legs {
@@ -647,9 +654,9 @@ func (b *Board) retrying(where string) bool {
 	return false
 }
 
-// pending reports whether a Move to `to` has legs to move.
-func (b *Board) pending(to string) bool {
-	legs := b.cfg.Calls.HandoffLegs()
+// pendingLegs reports whether a Move to `to` has legs to move (legs: the
+// calls' legs as HandoffLegs lists them).
+func (b *Board) pendingLegs(to string, legs []call.LegRef) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if to == ToCloud && b.where != ToCloud {
@@ -669,10 +676,11 @@ func (b *Board) pending(to string) bool {
 // the cloud's idle timeout has not closed it already).
 const earlyHold = 5 * time.Minute
 
-// sweep frees the cloud relays of legs whose calls ended.
-func (b *Board) sweep(ctx context.Context) {
+// sweepLegs frees the cloud relays of legs whose calls ended (legs: the
+// live calls' legs as HandoffLegs lists them).
+func (b *Board) sweepLegs(ctx context.Context, legs []call.LegRef) {
 	live := map[string]bool{}
-	for _, l := range b.cfg.Calls.HandoffLegs() {
+	for _, l := range legs {
 		live[legKey(l)] = true
 	}
 	b.mu.Lock()

@@ -32,10 +32,12 @@ import (
 )
 
 // The hand-off scenario of issue 7 ("Show it works"), in the namespace test
-// bed: a board (CPU limited by its cgroup) and its paired cloud peer; 20
-// remote phones on the WAN each in a call with a LAN phone, RTP both ways
-// all along; an attacker floods the board's WAN address from 50 source
-// addresses while a few legitimate calls are tried from the WAN; the board
+// bed: a board (CPU limited by its cgroup to a Pi 2's worth of this host's
+// CPU) and its paired cloud peer; 20 remote phones on the WAN each in a call
+// with a LAN phone, RTP both ways all along; the board's unguarded capacity
+// is measured first (testbed_capacity_test.go), then an attacker floods the
+// board's WAN address at 10 times it from 50 source addresses while a few
+// legitimate calls are tried from the WAN; the board
 // moves the remote legs to the cloud (pressure trigger, or forced through
 // `hushbox handoff` when the trigger does not fire, which the summary says)
 // and back once the flood is over. tshark in the phone namespaces records
@@ -50,16 +52,22 @@ import (
 // second the guard refused, and call setup success during the flood. The
 // last line is the summary:
 //
-//	testbed-handoff: dropped=0 max_gap_ms=X moved_ms=Y back_ms=Z refused_cps=R setup_success=S% trigger=...
+//	testbed-handoff: dropped=0 max_gap_ms=X moved_ms=Y ... setup_success=S% ... unguarded_cps=C flood_x=F ... gap_ms=before:..,flood:..,handoff:..,cloud:..,handback:..,after:..
 
 // Sizes and bounds of the scenario.
 const (
-	hoCalls      = 20                     // concurrent remote <-> LAN calls
-	hoProbes     = 4                      // phones trying calls in parallel during the flood
-	hoFloodRate  = 10000                  // attacker datagrams per second
-	hoFloodTime  = 20 * time.Second       // how long the attacker floods
-	hoFloodSrcs  = 50                     // attacker source addresses
-	hoBoardCPU   = "20"                   // percent of one core for the board
+	hoCalls     = 20               // concurrent remote <-> LAN calls
+	hoProbes    = 4                // phones trying calls in parallel during the flood
+	hoFloodX    = 10               // the flood is this many times the board's unguarded capacity (HUSHBOX_TESTBED_FLOOD_X overrides)
+	hoFloodMax  = 100000           // attacker datagrams per second at most (the flooder's cap: 2 000 000 in hoFloodTime)
+	hoFloodRate = 10000            // attacker datagrams per second when the capacity is unknown
+	hoFloodTime = 20 * time.Second // how long the attacker floods
+	hoFloodSrcs = 50               // attacker source addresses
+	// hoBoardCPU: the board's share of one of this host's cores, in CFS
+	// periods of 10 ms (scripts/testbed.sh): a Raspberry Pi 2's four
+	// 900 MHz Cortex-A7 cores against one 2.1 GHz Zen core (the estimate is
+	// in docs/benchmarks.md, "DoS and hand-off").
+	hoBoardCPU   = "40"
 	hoRTPBase    = 30000                  // phone i uses RTP port hoRTPBase+2i
 	hoSIPBase    = 5100                   // phone i uses SIP port hoSIPBase+i
 	hoMoveWait   = 15 * time.Second       // how long the pressure trigger may take to move the calls
@@ -160,12 +168,44 @@ func TestTestbedHandoff(t *testing.T) {
 	speech, source := speechWAV(t, work, "speech", strings.Join(hoSentences, " "))
 	flood := buildFlood(t, work)
 
-	tb := startTestbed(t, "BOARD_CPU_PCT="+hoBoardCPU)
+	tb := startTestbed(t, "BOARD_CPU_PCT="+hoBoardCPU, "BOARD_CPU_PERIOD_US=10000")
 	boardWAN, boardLAN := tb.env["BOARD_WAN_IP"], tb.env["BOARD_LAN_IP"]
 	lanIP, remoteIP, cloudIP := tb.env["LAN_IP"], tb.env["REMOTE_IP"], tb.env["CLOUD_IP"]
 	if tb.env["BOARD_CGROUP"] == "" {
 		t.Log("no writable cgroup cpu controller: the board's CPU is not limited")
+	} else {
+		t.Logf("board cgroup cpu.max %q", tb.env["BOARD_CPU_MAX"])
 	}
+
+	// The attacker's hoFloodSrcs source addresses.
+	var addAddrs strings.Builder
+	for k := range hoFloodSrcs {
+		fmt.Fprintf(&addAddrs, "ip addr add 10.71.5.%d/24 dev eth0 && ", 10+k)
+	}
+	addAddrs.WriteString("true")
+	if out, err := tb.run("attacker", 20*time.Second, "bash", "-c", addAddrs.String()); err != nil {
+		t.Fatalf("attacker addresses: %v %s", err, out)
+	}
+	floodSrcs := fmt.Sprintf("10.71.5.10-10.71.5.%d", 10+hoFloodSrcs-1)
+
+	// What the board serves without its guard (testbed_capacity_test.go),
+	// and a flood of hoFloodX times that (or HUSHBOX_TESTBED_FLOOD_X
+	// times: `make test` uses 2, a flood the unguarded board cannot serve
+	// that leaves this 2-core host's CPU to the phones; 10 times, the
+	// issue's figure, is `make testbed-handoff`).
+	askedX := floodMultiple(t)
+	unguarded, saturated, _ := measureUnguarded(t, tb, work, flood, floodSrcs)
+	floodRate := hoFloodRate
+	switch {
+	case unguarded <= 0:
+		t.Errorf("the unguarded capacity was not measured: flooding at %d/s", floodRate)
+	default:
+		if !saturated {
+			t.Logf("the ramp did not saturate the unguarded board: %.0f/s is a lower bound", unguarded)
+		}
+		floodRate = min(hoFloodMax, int(askedX*unguarded+0.5))
+	}
+	t.Logf("unguarded capacity %.0f INVITE/s; flood at %d/s", unguarded, floodRate)
 
 	// The board: extensions, a guard that trusts only loopback and its LAN
 	// (the default trusts every private address, which in the test bed
@@ -306,14 +346,6 @@ func TestTestbedHandoff(t *testing.T) {
 	time.Sleep(3 * time.Second)
 
 	// The flood, from hoFloodSrcs addresses of the attacker's namespace.
-	var addAddrs strings.Builder
-	for k := range hoFloodSrcs {
-		fmt.Fprintf(&addAddrs, "ip addr add 10.71.5.%d/24 dev eth0 && ", 10+k)
-	}
-	addAddrs.WriteString("true")
-	if out, err := tb.run("attacker", 20*time.Second, "bash", "-c", addAddrs.String()); err != nil {
-		t.Fatalf("attacker addresses: %v %s", err, out)
-	}
 	t.Logf("before the flood: board cgroup %s", cgroupCPU(tb))
 	refusedBefore := guardRefused(t, tb, boardLAN, token)
 	kernelBefore := udpRcvbufErrors(tb)
@@ -321,9 +353,9 @@ func TestTestbedHandoff(t *testing.T) {
 	defer mon.stop()
 	floodStart := time.Now()
 	attacker := tb.startNSProc("flood", "attacker", hoFloodTime+30*time.Second, flood,
-		"-target", boardWAN+":5060", "-rate", strconv.Itoa(hoFloodRate), "-duration", hoFloodTime.String(),
-		"-max", strconv.Itoa(hoFloodRate*int(hoFloodTime/time.Second)),
-		"-sources", fmt.Sprintf("10.71.5.10-10.71.5.%d", 10+hoFloodSrcs-1), "-method", "INVITE")
+		"-target", boardWAN+":5060", "-rate", strconv.Itoa(floodRate), "-duration", hoFloodTime.String(),
+		"-max", strconv.Itoa(floodRate*int(hoFloodTime/time.Second)),
+		"-sources", floodSrcs, "-method", "INVITE")
 
 	// Legitimate calls from the WAN while the flood lasts.
 	var attempts, setups atomic.Int64
@@ -467,25 +499,40 @@ func TestTestbedHandoff(t *testing.T) {
 		}
 	}
 	// The same per phase, to tell the flood's own effect from the moves'.
-	for _, ph := range []struct {
-		name     string
-		from, to time.Time
-	}{
-		{"before the flood", from, floodStart},
-		{"flood", floodStart, floodEnd},
-		{"after the flood", floodEnd, windowEnd},
-	} {
+	moveFrom, moveTo, _ := batchSpan(status.Log, "cloud")
+	backFrom, backTo, _ := batchSpan(status.Log, "board")
+	var phaseGaps []string
+	for _, ph := range hoPhases(from, floodStart, moveFrom, moveTo, backFrom, backTo, windowEnd) {
 		var worst time.Duration
 		var who string
+		var worstAt time.Time
 		for side, ds := range captured {
 			ip := netip.MustParseAddr(map[string]string{"remote": remoteIP, "lan": lanIP}[side])
 			for i := range hoCalls {
 				if g := longestGap(ds, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i)), ph.from, ph.to); g.longest > worst {
-					worst, who = g.longest, fmt.Sprintf("%s %d at %s", side, i, g.at.Format("15:04:05.000"))
+					worst, who, worstAt = g.longest, fmt.Sprintf("%s %d at %s", side, i, g.at.Format("15:04:05.000")), g.at
 				}
 			}
 		}
-		t.Logf("longest RTP gap %s (%.1f s): %d ms (%s)", ph.name, ph.to.Sub(ph.from).Seconds(), worst.Milliseconds(), who)
+		// Who else was silent in the middle half of that gap: many
+		// parties on both sides at once is a stall of the host (or of
+		// the board), one party alone its own path.
+		shared := map[string]int{}
+		if worst >= 100*time.Millisecond {
+			a, b := worstAt.Add(worst/4), worstAt.Add(3*worst/4)
+			for side, ds := range captured {
+				ip := netip.MustParseAddr(map[string]string{"remote": remoteIP, "lan": lanIP}[side])
+				for i := range hoCalls {
+					if g := longestGap(ds, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i)), a, b); g.packets == 0 {
+						shared[side]++
+					}
+				}
+			}
+		}
+		t.Logf("longest RTP gap %s (%s - %s, %.1f s): %d ms (%s); silent in its middle half: %d remote, %d LAN parties",
+			ph.name, ph.from.Format("15:04:05.000"), ph.to.Format("15:04:05.000"), ph.to.Sub(ph.from).Seconds(),
+			worst.Milliseconds(), who, shared["remote"], shared["lan"])
+		phaseGaps = append(phaseGaps, fmt.Sprintf("%s:%d", ph.name, worst.Milliseconds()))
 	}
 	if !movedAt.IsZero() {
 		t.Logf("all calls on the cloud at %s, back at %s; flood %s to %s", movedAt.Format("15:04:05.000"),
@@ -524,8 +571,15 @@ func TestTestbedHandoff(t *testing.T) {
 	if attempts.Load() == 0 {
 		t.Errorf("no legitimate call was tried during the flood")
 	}
-	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%% flood_pps=%d",
-		dropped, maxGap.Milliseconds(), movedMS, movedN, hoCalls, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU, hoFloodRate)
+	// The flood's rate as sent, against the unguarded capacity.
+	floodSent, _, _ := parseFloodLine(floodLine.text)
+	floodX := 0.0
+	if unguarded > 0 {
+		floodX = floodSent / unguarded
+	}
+	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s",
+		dropped, maxGap.Milliseconds(), movedMS, movedN, hoCalls, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU,
+		unguarded, floodX, floodSent, strings.Join(phaseGaps, ","))
 	t.Log(summary)
 	fmt.Println(summary)
 	tb.assertContained(t)
@@ -726,6 +780,17 @@ func (w *handoffWatch) waitUntil(ok func(handoffStatus) bool, bound time.Duratio
 // legs it moved. fallback (the forced batch's own figure) is used when
 // the log has no entry; -1 means unknown.
 func batchMS(log []handoffEntry, to string, fallback int64) (ms int64, n int) {
+	start, end, n := batchSpan(log, to)
+	if n == 0 {
+		return fallback, 0
+	}
+	return end.Sub(start).Milliseconds(), n
+}
+
+// batchSpan is the batch of moves towards to that moved the most legs
+// (the first such): from its first re-INVITE sent to its last one
+// answered, and how many legs it moved (0: none).
+func batchSpan(log []handoffEntry, to string) (start, end time.Time, n int) {
 	byBatch := map[uint64][]handoffEntry{}
 	for _, e := range log {
 		if e.To == to && e.OK {
@@ -739,14 +804,61 @@ func batchMS(log []handoffEntry, to string, fallback int64) (ms int64, n int) {
 		}
 	}
 	if len(best) == 0 {
-		return fallback, 0
+		return time.Time{}, time.Time{}, 0
 	}
-	start, end := best[0].Time, best[0].Time
+	start, end = best[0].Time, best[0].Time
 	for _, e := range best {
 		start = minTime(start, e.Time.Add(-time.Duration(e.MS)*time.Millisecond))
 		end = maxTime(end, e.Time)
 	}
-	return end.Sub(start).Milliseconds(), len(best)
+	return start, end, len(best)
+}
+
+// hoPhase is a stretch of the scenario the longest RTP gap is measured in.
+type hoPhase struct {
+	name     string
+	from, to time.Time
+}
+
+// hoSettle is how long after a batch's last 2xx the phase of that move
+// lasts: packets in flight, the party's jitter buffer catching up.
+const hoSettle = time.Second
+
+// hoPhases cuts [from, end) into the phases of the scenario: before the
+// flood; the flood while the calls are still on the board; the hand-off
+// (its batch's first re-INVITE to a second after its last 2xx); on the
+// cloud; the hand-back (likewise); after it. A move that did not happen
+// (zero times) leaves its phases out and the stretch goes to the phase
+// before it.
+func hoPhases(from, flood, moveFrom, moveTo, backFrom, backTo, end time.Time) []hoPhase {
+	type mark struct {
+		name string
+		at   time.Time
+	}
+	marks := []mark{{"before", from}, {"flood", flood}}
+	if !moveFrom.IsZero() {
+		marks = append(marks, mark{"handoff", moveFrom}, mark{"cloud", moveTo.Add(hoSettle)})
+	}
+	if !backFrom.IsZero() {
+		marks = append(marks, mark{"handback", backFrom}, mark{"after", backTo.Add(hoSettle)})
+	}
+	var out []hoPhase
+	for i, m := range marks {
+		to := end
+		if i+1 < len(marks) {
+			to = marks[i+1].at
+		}
+		if m.at.Before(from) {
+			m.at = from
+		}
+		if to.After(end) {
+			to = end
+		}
+		if to.After(m.at) {
+			out = append(out, hoPhase{m.name, m.at, to})
+		}
+	}
+	return out
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -894,6 +1006,7 @@ func checkSpeechAcrossHandoffs(t *testing.T, speech, heardPath string, start, mo
 	}
 	rms := math.Sqrt(total / float64(len(x)))
 	lagLo, lagHi := -8000, 40000 // the first window: up to 5 s of delay
+	lastGood := 0
 	var before, after []float64
 	for off := 0; off+win <= len(x); off += win {
 		seg := x[off : off+win]
@@ -904,8 +1017,17 @@ func checkSpeechAcrossHandoffs(t *testing.T, speech, heardPath string, start, mo
 		if math.Sqrt(e/win) < 0.3*rms {
 			continue // a pause: nothing to correlate
 		}
+		narrow := lagHi-lagLo <= 800
+		at := start.Add(time.Duration(off+lead) * time.Second / 8000)
+		if !narrow && !backAt.IsZero() && at.After(backAt.Add(500*time.Millisecond)) {
+			// After the hand-back with no match since the calls left: the
+			// gaps of the flood and of both moves may have grown the
+			// recording's delay by seconds. Search up to 10 s more (only
+			// these few windows: the search costs its width).
+			lagHi = lastGood + 80000
+		}
 		r, lag, found := windowXCorr(seg, y, off+lead, lagLo, lagHi)
-		if found && r < 0.8 {
+		if found && r < 0.8 && narrow {
 			// A long gap (the flood, a move) may have grown the jitter
 			// buffer's delay by more than the narrow search: look wider.
 			if r2, lag2, ok := windowXCorr(seg, y, off+lead, lag-8000, lag+16000); ok && r2 > r {
@@ -916,8 +1038,16 @@ func checkSpeechAcrossHandoffs(t *testing.T, speech, heardPath string, start, mo
 			t.Logf("speech window at %.0f s: nothing to correlate with in the recording", float64(off)/8000)
 			continue
 		}
-		lagLo, lagHi = lag-400, lag+400
-		at := start.Add(time.Duration(off+lead) * time.Second / 8000)
+		if r >= 0.8 {
+			// Only a window that really matched narrows the search for
+			// the next: a silent stretch (calls on the cloud, a long gap)
+			// matches noise at a random lag, and following it would lose
+			// the speech for the rest of the recording.
+			lastGood = lag
+			lagLo, lagHi = lag-400, lag+400
+		} else {
+			lagLo, lagHi = lastGood-4000, lastGood+24000 // -0.5 s to +3 s
+		}
 		if !end.IsZero() && at.Add(time.Duration(win+lag)*time.Second/8000+500*time.Millisecond).After(end) {
 			// The recording's last moments: the hang-up comes within the
 			// window (or half a second after it).

@@ -37,12 +37,15 @@
 // per direction for SRTP.
 //
 // Two loops read the sockets, with the same per-packet code (forward.go).
-// On Linux (amd64, arm64, arm) one poller goroutine per Relay, locked to
+// By default each socket has its own goroutine (loop.go). With
+// HUSHBOX_MEDIA_LOOP=poller, on Linux (amd64, arm64, arm) one poller
+// goroutine per Relay, locked to
 // its thread, waits in epoll_wait on every session's sockets and relays
 // each ready datagram with one non-blocking recvfrom and one sendto
 // (poll_linux.go): no goroutine wake-up per packet, which at 100 calls
-// was a third of the relay's CPU. Elsewhere, or when the poller cannot be set
-// up, each socket has its own goroutine (loop.go). One difference shows
+// was a third of the relay's CPU. It is opt-in because of one stall seen
+// in the test bed (relay.go, defaultLoop); elsewhere, or when the poller
+// cannot be set up, the goroutine path runs. One difference shows
 // only under overload: the poller drops a packet whose socket send buffer
 // is full (counted in SendErrors) where the goroutine path waits.
 package media

@@ -7,11 +7,13 @@ import (
 )
 
 // TestMain runs every test of the package twice where the Linux poller is
-// built: first on the default path (the poller), then with every relay on
-// the goroutine path, so both loops pass the same suite. Benchmark runs
-// (-bench) run once: BenchmarkRelayLoopbackLoops covers both loops.
+// built: first with every relay on the poller (opt-in in the daemon:
+// HUSHBOX_MEDIA_LOOP=poller), then on the goroutine path (the default), so
+// both loops pass the same suite. Benchmark runs (-bench) run once, on the
+// poller: BenchmarkRelayLoopbackLoops covers both loops.
 func TestMain(m *testing.M) {
 	flag.Parse()
+	defaultLoop = loopAuto
 	code := m.Run()
 	if code == 0 && havePoller && flag.Lookup("test.bench").Value.String() == "" {
 		defaultLoop = loopGoroutines

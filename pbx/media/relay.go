@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -51,8 +52,23 @@ const (
 )
 
 // defaultLoop is the loop kind of new relays; tests switch it to run the
-// same scenarios on both paths.
-var defaultLoop = loopAuto
+// same scenarios on both paths. The goroutine path is the default:
+// HUSHBOX_MEDIA_LOOP=poller in the environment chooses the Linux poller
+// for the whole process. The poller costs a third less CPU per packet
+// (docs/benchmarks.md, "The relay's loop"), but in one of the test bed's
+// hand-off runs under a flood the LAN phones of every handed-off call
+// heard nothing for 13 s while the goroutine path never stalled so; until
+// that is understood the poller stays opt-in.
+var defaultLoop = loopFromEnv(os.Getenv("HUSHBOX_MEDIA_LOOP"))
+
+// loopFromEnv reads HUSHBOX_MEDIA_LOOP: "poller" for the Linux poller
+// (goroutines where it is not built), anything else the goroutine path.
+func loopFromEnv(v string) loopKind {
+	if v == "poller" {
+		return loopAuto
+	}
+	return loopGoroutines
+}
 
 // NewRelay checks cfg and returns a relay. It opens no socket until the
 // first session.

@@ -522,3 +522,19 @@ func TestCloseFromOnTimeout(t *testing.T) {
 		t.Errorf("InUse = %d after Close in OnTimeout, want 0", n)
 	}
 }
+
+func TestLoopFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want loopKind
+	}{
+		{"", loopGoroutines},
+		{"goroutines", loopGoroutines},
+		{"poller", loopAuto},
+		{"Poller", loopGoroutines}, // exact word only
+	} {
+		if got := loopFromEnv(tc.v); got != tc.want {
+			t.Errorf("loopFromEnv(%q) = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}

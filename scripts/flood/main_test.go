@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestParseSources(t *testing.T) {
@@ -41,9 +44,11 @@ func TestParseFlagsBounded(t *testing.T) {
 		{"-target 10.71.2.2:5060 -max 1000", true},
 		{"-target 10.71.2.2:5060 -duration 10s", true},
 		{"-target 10.71.2.2:5060 -duration 10m -max 1000", true},
-		{"-target 10.71.2.2:5060 -duration 10s -max 2000000", true},
+		{"-target 10.71.2.2:5060 -duration 10s -max 2000001", true},
+		{"-target 10.71.2.2:5060 -duration 10s -max 2000000", false},
 		{"-target 10.71.2.2:5060 -duration 10s -max 10 -method BYE", true},
 		{"-duration 10s -max 10", true},
+		{"-target 10.71.2.2:5060 -duration 2s -max 1000 -answers", false},
 	} {
 		_, err := parseFlags(strings.Fields(c.args))
 		if (err != nil) != c.bad {
@@ -70,3 +75,67 @@ func TestRequestWellFormed(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Only final SIP responses count as served requests.
+func TestIsFinalResponse(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"SIP/2.0 407 Proxy Authentication Required\r\n", true},
+		{"SIP/2.0 200 OK\r\n", true},
+		{"SIP/2.0 603 Decline\r\n", true},
+		{"SIP/2.0 100 Trying\r\n", false},
+		{"SIP/2.0 180 Ringing\r\n", false},
+		{"INVITE sip:1@x SIP/2.0\r\n", false},
+		{"SIP/2.0 4x7 Bad\r\n", false},
+		{"SIP/2.0 40", false},
+		{"", false},
+	} {
+		if got := isFinalResponse([]byte(c.in)); got != c.want {
+			t.Errorf("isFinalResponse(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// countAnswers counts the final responses a target sends back and ends
+// when its socket is closed.
+func TestCountAnswers(t *testing.T) {
+	srv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	conn, err := net.DialUDP("udp4", nil, srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, last atomic.Int64
+	done := make(chan struct{})
+	go func() { countAnswers(conn, &n, &last); close(done) }()
+	if _, err := conn.Write([]byte("INVITE")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	_, from, err := srv.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"SIP/2.0 100 Trying\r\n", "SIP/2.0 407 Proxy Authentication Required\r\n", "SIP/2.0 407 Proxy Authentication Required\r\n"} {
+		if _, err := srv.WriteToUDP([]byte(m), from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	conn.Close()
+	<-done
+	if got := n.Load(); got != 2 {
+		t.Errorf("counted %d final responses, want 2", got)
+	}
+	if last.Load() == 0 {
+		t.Errorf("no time of the last answer")
+	}
+}
