@@ -44,21 +44,10 @@ func BenchmarkForward(b *testing.B) {
 // packet is in flight at a time, so ns/op is the relay's added latency
 // plus two loopback hops.
 func BenchmarkRelayLoopback(b *testing.B) {
-	_, s := newTestRelay(b, 4, 0)
-	pa, pb := newPeer(b), newPeer(b)
-	s.A().SetRemote(pa.addr())
-	s.B().SetRemote(pb.addr())
-	pkt := rtpPacket(0, false, 1, make([]byte, 160))
-	dst := netip.AddrPortFrom(loopback, uint16(s.A().Port()))
-	buf := make([]byte, 2048)
-	b.SetBytes(int64(len(pkt)))
+	size, trip := loopbackTrip(b, defaultLoop)
+	b.SetBytes(int64(size))
 	for b.Loop() {
-		if _, err := pa.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := pb.conn.ReadFromUDPAddrPort(buf); err != nil {
-			b.Fatal(err)
-		}
+		trip()
 	}
 }
 
@@ -195,22 +184,11 @@ func rtpPacketInto(dst []byte, seq uint16) []byte {
 func BenchmarkRelayLoopbackLoops(b *testing.B) {
 	for _, k := range loopKinds() {
 		b.Run(k.name, func(b *testing.B) {
-			_, s := newKindRelay(b, k.kind, 4)
-			pa, pb := newPeer(b), newPeer(b)
-			s.A().SetRemote(pa.addr())
-			s.B().SetRemote(pb.addr())
-			pkt := rtpPacket(0, false, 1, make([]byte, 160))
-			dst := netip.AddrPortFrom(loopback, uint16(s.A().Port()))
-			buf := make([]byte, 2048)
-			b.SetBytes(int64(len(pkt)))
+			size, trip := loopbackTrip(b, k.kind)
+			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := pa.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
-					b.Fatal(err)
-				}
-				if _, _, err := pb.conn.ReadFromUDPAddrPort(buf); err != nil {
-					b.Fatal(err)
-				}
+				trip()
 			}
 		})
 	}

@@ -22,12 +22,20 @@ const waitLimit = 5 * time.Second
 // first session cannot bind.
 func newTestRelay(t testing.TB, pairs int, timeout time.Duration) (*Relay, *Session) {
 	t.Helper()
+	return newRelayOn(t, defaultLoop, pairs, timeout)
+}
+
+// newRelayOn is newTestRelay on a given loop kind; it checks the first
+// session really runs on that loop.
+func newRelayOn(t testing.TB, kind loopKind, pairs int, timeout time.Duration) (*Relay, *Session) {
+	t.Helper()
 	for range 20 {
 		base := 20000 + 2*rand.IntN(19000)
 		r, err := NewRelay(Config{BindIP: loopback, PortMin: base, PortMax: base + 2*pairs - 1, Timeout: timeout})
 		if err != nil {
 			t.Fatalf("NewRelay: %v", err)
 		}
+		r.loop = kind
 		s, err := r.NewSession()
 		if errors.Is(err, ErrNoPorts) {
 			r.Close()
@@ -37,10 +45,36 @@ func newTestRelay(t testing.TB, pairs int, timeout time.Duration) (*Relay, *Sess
 			t.Fatalf("NewSession: %v", err)
 		}
 		t.Cleanup(func() { r.Close() })
+		if polled := s.polled != nil; polled != (kind == loopAuto && havePoller) {
+			t.Fatalf("loop kind %d: session polled = %v", kind, polled)
+		}
 		return r, s
 	}
 	t.Fatal("no free port range found on 127.0.0.1")
 	return nil, nil
+}
+
+// loopbackTrip sets up a session on the given loop kind between phones A
+// and B on 127.0.0.1 and returns the packet's size and a function that
+// sends one 20 ms PCMU packet from A and reads what the relay forwards at
+// B (the relay's added latency plus two loopback hops).
+func loopbackTrip(tb testing.TB, kind loopKind) (int, func()) {
+	tb.Helper()
+	_, s := newRelayOn(tb, kind, 4, 0)
+	pa, pb := newPeer(tb), newPeer(tb)
+	s.A().SetRemote(pa.addr())
+	s.B().SetRemote(pb.addr())
+	pkt := rtpPacket(0, false, 1, make([]byte, 160))
+	dst := netip.AddrPortFrom(loopback, uint16(s.A().Port()))
+	buf := make([]byte, 2048)
+	return len(pkt), func() {
+		if _, err := pa.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+			tb.Fatal(err)
+		}
+		if _, _, err := pb.conn.ReadFromUDPAddrPort(buf); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
 
 // peer is a phone's media socket in a test.

@@ -3,7 +3,6 @@ package media
 import (
 	"bytes"
 	"errors"
-	"math/rand/v2"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -33,33 +32,10 @@ func loopKinds() []struct {
 	return kinds
 }
 
-// newKindRelay is newTestRelay on a given loop kind; it checks the first
-// session really runs on that loop.
+// newKindRelay is newRelayOn without a media timeout.
 func newKindRelay(t testing.TB, kind loopKind, pairs int) (*Relay, *Session) {
 	t.Helper()
-	for range 20 {
-		base := 20000 + 2*rand.IntN(19000)
-		r, err := NewRelay(Config{BindIP: loopback, PortMin: base, PortMax: base + 2*pairs - 1})
-		if err != nil {
-			t.Fatalf("NewRelay: %v", err)
-		}
-		r.loop = kind
-		s, err := r.NewSession()
-		if errors.Is(err, ErrNoPorts) {
-			r.Close()
-			continue
-		}
-		if err != nil {
-			t.Fatalf("NewSession: %v", err)
-		}
-		t.Cleanup(func() { r.Close() })
-		if polled := s.polled != nil; polled != (kind == loopAuto && havePoller) {
-			t.Fatalf("loop kind %d: session polled = %v", kind, polled)
-		}
-		return r, s
-	}
-	t.Fatal("no free port range found on 127.0.0.1")
-	return nil, nil
+	return newRelayOn(t, kind, pairs, 0)
 }
 
 // loopEnv is one scenario's session and phones; got collects what the
@@ -452,21 +428,7 @@ func TestRelayCloseWhileSessionsOpen(t *testing.T) {
 func TestRelayNoAllocPerPacket(t *testing.T) {
 	for _, k := range loopKinds() {
 		t.Run(k.name, func(t *testing.T) {
-			_, s := newKindRelay(t, k.kind, 4)
-			pa, pb := newPeer(t), newPeer(t)
-			s.A().SetRemote(pa.addr())
-			s.B().SetRemote(pb.addr())
-			pkt := rtpPacket(0, false, 1, make([]byte, 160))
-			dst := netip.AddrPortFrom(loopback, uint16(s.A().Port()))
-			buf := make([]byte, 2048)
-			trip := func() {
-				if _, err := pa.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
-					t.Fatal(err)
-				}
-				if _, _, err := pb.conn.ReadFromUDPAddrPort(buf); err != nil {
-					t.Fatal(err)
-				}
-			}
+			_, trip := loopbackTrip(t, k.kind)
 			trip() // latches
 			if a := testing.AllocsPerRun(500, trip); a != 0 {
 				t.Errorf("%.2f allocations per relayed packet", a)
