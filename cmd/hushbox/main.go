@@ -218,7 +218,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	cfg.Log = slog.New(h)
 	// sipgo's few package-level log lines go to the same place.
-	sip.SetDefaultLogger(cfg.Log.With("component", "sipgo"))
+	sip.SetDefaultLogger(daemon.SIPLogger(cfg.Log))
 	cfg.Out = stderr
 	cfg.Command = os.Args[0]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// sipgo logs through per-layer loggers; its package-wide default is a
 	// global another daemon in the same process (tests) would race on.
-	sipLog := log.With("component", "sipgo")
+	sipLog := SIPLogger(log)
 	// Folded header lines (RFC 3261 7.3.1) are joined before parsing: the
 	// parser does not handle them in every header.
 	var fast *fastRegister  // set before the listeners start
