@@ -250,7 +250,8 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			log.Warn("saved registrations unreadable", "err", err)
 		} else if n > 0 {
-			log.Info("registrations kept from the last run", "count", n)
+			log.Info("registrations kept from the last run", "count", n,
+				"trusted_sources", trustSaved(grd.Trust, loc.All(), time.Now()))
 		}
 	}
 	reg := registrar.New(loc, authn, db, signer, log.With("component", "registrar"))

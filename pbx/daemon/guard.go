@@ -15,6 +15,7 @@ import (
 
 	"hushbox/pbx/call"
 	"hushbox/pbx/guard"
+	"hushbox/pbx/registrar"
 	"hushbox/pbx/store"
 )
 
@@ -190,6 +191,30 @@ func authTrusted(g *guard.Guard) func(src string) {
 			g.Trust(ap.Addr(), guard.AuthTrust)
 		}
 	}
+}
+
+// trustSaved trusts in the kernel (through trust, the guard's Trust) the
+// sources of the registrations kept from the last run, each until its
+// binding lapses (at most guard.AuthTrust): they passed digest
+// authentication then. Without it a phone is an unknown source after a
+// restart, metered with the flood in the untrusted cap until its next
+// REGISTER gets through, which after a reboot during an attack can take
+// the hour its binding lasts. It returns how many sources it trusted.
+func trustSaved(trust func(netip.Addr, time.Duration), bs []registrar.Binding, now time.Time) int {
+	n := 0
+	for _, b := range bs {
+		ap, err := netip.ParseAddrPort(b.Source)
+		if err != nil {
+			continue
+		}
+		left := b.Expires.Sub(now)
+		if left <= 0 {
+			continue
+		}
+		trust(ap.Addr(), min(left+time.Minute, guard.AuthTrust)) // a minute for the renewal to arrive
+		n++
+	}
+	return n
 }
 
 // sipReadBuffer is the SIP UDP socket's receive buffer. The default
