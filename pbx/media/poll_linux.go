@@ -9,21 +9,26 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// The Linux poller: a goroutine locked to its OS thread waits in
-// epoll_wait on its sessions' sockets and relays each ready datagram
-// itself (one non-blocking recvfrom, the shared per-packet code of
-// forward.go, one sendto). A packet then costs three system calls and no
-// goroutine wake-up; on the goroutine path (loop.go) each packet also
+// The Linux poller: one goroutine per epoll set over its sessions' sockets
+// collects the ready events and relays each ready datagram itself (one
+// non-blocking recvfrom, the shared per-packet code of forward.go, one
+// sendto). It waits for the set in Go's own netpoller (an epoll descriptor
+// is pollable), so a batch of packets costs one goroutine wake-up and a
+// packet three system calls at most; an earlier version locked the
+// goroutine to a thread blocked in epoll_wait, which under a flood had to
+// win a P back for every wake-up (docs/benchmarks.md, "The relay's
+// loop"). On the goroutine path (loop.go) each packet also
 // costs Go's netpoller a park and unpark of the reader goroutine, often
 // with a futex wake of an idle thread: a third of the relay's CPU at 100
 // calls in a profile (docs/benchmarks.md, "The relay's loop").
@@ -79,6 +84,8 @@ type pollOp struct {
 // poller is one epoll set and the goroutine reading it.
 type poller struct {
 	epfd, evfd int
+	epf        *os.File        // epfd, registered in Go's netpoller
+	rc         syscall.RawConn // epf's, for the wait
 	log        *slog.Logger
 	exited     chan struct{}
 
@@ -114,8 +121,20 @@ func newPoller(log *slog.Logger) (*poller, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("media: epoll_ctl eventfd: %w", err)
 	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(evfd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("media: epoll set non-blocking: %w", err)
+	}
+	epf := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := epf.SyscallConn()
+	if err != nil {
+		unix.Close(evfd)
+		epf.Close()
+		return nil, fmt.Errorf("media: epoll in the netpoller: %w", err)
+	}
 	p := &poller{
-		epfd: epfd, evfd: evfd, log: log,
+		epfd: epfd, evfd: evfd, epf: epf, rc: rc, log: log,
 		exited: make(chan struct{}),
 		buf:    newReadBuffer(),
 		proc:   newProcessor(),
@@ -165,17 +184,29 @@ func (p *poller) do(op pollOp) error {
 	return <-op.done
 }
 
-// run is the poller goroutine.
+// run is the poller goroutine. It waits for the epoll set in Go's own
+// netpoller (the epoll descriptor is itself pollable) and then collects
+// the ready events with a non-blocking epoll_wait, so it holds no thread
+// and no P while the relay is idle, and a wake-up is an ordinary
+// goroutine wake-up that any thread can serve.
 func (p *poller) run() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer close(p.exited)
 	events := make([]unix.EpollEvent, pollBatch)
+	var n int
+	var werr error
+	collect := func(fd uintptr) bool {
+		n, werr = unix.EpollWait(int(fd), events, 0)
+		return werr != nil || n > 0 // none ready: wait in the netpoller
+	}
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if err != unix.EINTR {
-				p.log.Error("media: epoll_wait", "err", err)
+		if err := p.rc.Read(collect); err != nil {
+			p.log.Error("media: poller wait", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if werr != nil {
+			if werr != unix.EINTR {
+				p.log.Error("media: epoll_wait", "err", werr)
 				time.Sleep(10 * time.Millisecond) // not a spin on a persistent error
 			}
 			continue
@@ -295,7 +326,7 @@ func (p *poller) apply() (stop bool) {
 			}
 		}
 		unix.Close(p.evfd)
-		unix.Close(p.epfd)
+		p.epf.Close() // out of Go's netpoller, then closed
 	}
 	return stop
 }

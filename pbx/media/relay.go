@@ -55,10 +55,11 @@ const (
 // same scenarios on both paths. The goroutine path is the default:
 // HUSHBOX_MEDIA_LOOP=poller in the environment chooses the Linux poller
 // for the whole process. The poller costs a third less CPU per packet
-// (docs/benchmarks.md, "The relay's loop"), but in one of the test bed's
-// hand-off runs under a flood the LAN phones of every handed-off call
-// heard nothing for 13 s while the goroutine path never stalled so; until
-// that is understood the poller stays opt-in.
+// (docs/benchmarks.md, "The relay's loop"), but two of four runs of the
+// test bed's flooded hand-off failed with it (the LAN phones of every
+// handed-off call silent for 13 s; a scrambled call's speech lost after
+// the hand-back) while the goroutine path passed every run; until that is
+// understood the poller stays opt-in.
 var defaultLoop = loopFromEnv(os.Getenv("HUSHBOX_MEDIA_LOOP"))
 
 // loopFromEnv reads HUSHBOX_MEDIA_LOOP: "poller" for the Linux poller
@@ -168,14 +169,10 @@ func (r *Relay) NewSession() (*Session, error) {
 const maxPollers = 4
 
 // pollerCount is how many pollers a relay runs: one per CPU the Go
-// scheduler uses, less one, at least one and at most maxPollers. A poller
-// spends its idle time in epoll_wait holding a scheduler P in the syscall
-// state; while another P is idle the runtime leaves it there, but when
-// every P is in a syscall its monitor takes them back each time one has
-// waited 20 us, and each poller wake-up then pays a thread hand-off:
-// measured on 2 CPUs, two pollers cost as much CPU per packet as the
-// goroutine path, one cost 40 % less. One poller thread carries the 400
-// calls of the benchmark at about half a core.
+// scheduler uses, less one, at least one and at most maxPollers. Measured
+// on 2 CPUs with pollers then blocked in epoll_wait on their own threads,
+// two cost as much CPU per packet as the goroutine path and one 40 % less;
+// one poller carries the 400 calls of the benchmark at about half a core.
 func pollerCount() int {
 	return max(1, min(runtime.GOMAXPROCS(0)-1, maxPollers))
 }
