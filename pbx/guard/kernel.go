@@ -27,6 +27,19 @@ type TrustEntry struct {
 	TTL  time.Duration
 }
 
+// byFamily splits entries into IPv4 (unmapped) and IPv6 ones, for the
+// kernel's two trusted sets; invalid addresses are dropped.
+func byFamily(es []TrustEntry) (v4, v6 []TrustEntry) {
+	for _, e := range es {
+		if a := e.Addr.Unmap(); a.Is4() {
+			v4 = append(v4, TrustEntry{a, e.TTL})
+		} else if a.IsValid() {
+			v6 = append(v6, TrustEntry{a, e.TTL})
+		}
+	}
+	return v4, v6
+}
+
 // SIPPorts are the ports the daemon serves SIP on, to be limited.
 type SIPPorts struct {
 	UDP []int

@@ -119,14 +119,7 @@ func (n *NFT) Program(r Ruleset) error { return n.run(r.Script(n.table)) }
 // Trust adds the entries to the trusted sets in one transaction; an entry
 // already there gets its new timeout.
 func (n *NFT) Trust(es []TrustEntry) error {
-	var v4, v6 []TrustEntry
-	for _, e := range es {
-		if a := e.Addr.Unmap(); a.Is4() {
-			v4 = append(v4, TrustEntry{a, e.TTL})
-		} else if a.IsValid() {
-			v6 = append(v6, TrustEntry{a, e.TTL})
-		}
-	}
+	v4, v6 := byFamily(es)
 	script := refresh(n.table, "trusted4", v4) + refresh(n.table, "trusted6", v6)
 	if script == "" {
 		return nil

@@ -334,14 +334,7 @@ func intervalElements(ps []netip.Prefix) []nftables.SetElement {
 // the socket takes (one for a usual batch); an entry already there gets
 // its new timeout.
 func (n *NFTNL) Trust(es []TrustEntry) error {
-	var v4, v6 []TrustEntry
-	for _, e := range es {
-		if a := e.Addr.Unmap(); a.Is4() {
-			v4 = append(v4, TrustEntry{a, e.TTL})
-		} else if a.IsValid() {
-			v6 = append(v6, TrustEntry{a, e.TTL})
-		}
-	}
+	v4, v6 := byFamily(es)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for len(v4)+len(v6) > 0 {

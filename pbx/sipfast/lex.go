@@ -272,29 +272,41 @@ func displayName(d []byte) bool {
 	return !prevSpace
 }
 
-// nameAddr reads a From or To value: "[display] <uri>;params". tag is
-// true when it has a tag parameter.
-func nameAddr(v []byte) (uri []byte, tag, ok bool) {
+// angleAddr reads "[display] <uri>;params" (From, To, Contact): the URI
+// and the parameters after '>' (empty, or starting with ';').
+func angleAddr(v []byte) (uri, params []byte, ok bool) {
 	lt := indexByte(v, '<')
 	gt := indexByte(v, '>')
 	if lt < 0 || gt < lt || !displayName(trim(v[:lt])) {
-		return nil, false, false
+		return nil, nil, false
 	}
-	uri = v[lt+1 : gt]
-	if !plainURI(uri) || !uniqueParams(v[gt+1:]) {
-		return nil, false, false
+	uri, params = v[lt+1:gt], v[gt+1:]
+	if !plainURI(uri) || !uniqueParams(params) || len(params) > 0 && params[0] != ';' {
+		return nil, nil, false
 	}
-	rest := v[gt+1:]
-	if len(rest) > 0 && rest[0] != ';' {
+	return uri, params, true
+}
+
+// nextParam splits the first parameter off params, which starts with ';':
+// p is what follows the ';' up to the next one, rest begins at that one.
+func nextParam(params []byte) (p, rest []byte) {
+	params = params[1:]
+	if end := indexByte(params, ';'); end >= 0 {
+		return params[:end], params[end:]
+	}
+	return params, nil
+}
+
+// nameAddr reads a From or To value: "[display] <uri>;params". tag is
+// true when it has a tag parameter.
+func nameAddr(v []byte) (uri []byte, tag, ok bool) {
+	uri, rest, ok := angleAddr(v)
+	if !ok {
 		return nil, false, false
 	}
 	for len(rest) > 0 {
-		rest = rest[1:]
-		end := indexByte(rest, ';')
-		p := rest
-		if end >= 0 {
-			p = rest[:end]
-		}
+		var p []byte
+		p, rest = nextParam(rest)
 		name, _, hasVal, ok := param(p)
 		if !ok {
 			return nil, false, false
@@ -307,10 +319,6 @@ func nameAddr(v []byte) (uri []byte, tag, ok bool) {
 		} else if equalFold(name, "tag") {
 			return nil, false, false
 		}
-		if end < 0 {
-			break
-		}
-		rest = rest[end:]
 	}
 	return uri, tag, true
 }

@@ -259,33 +259,72 @@ func headerKind(name []byte) int {
 		}
 		return hOther
 	}
-	switch {
-	case equalFold(name, "via"):
-		return hVia
-	case equalFold(name, "from"):
-		return hFrom
-	case equalFold(name, "to"):
-		return hTo
-	case equalFold(name, "call-id"):
-		return hCallID
-	case equalFold(name, "cseq"):
-		return hCSeq
-	case equalFold(name, "contact"):
-		return hContact
-	case equalFold(name, "expires"):
-		return hExpires
-	case equalFold(name, "authorization"):
-		return hAuthorization
-	case equalFold(name, "max-forwards"):
-		return hMaxForwards
-	case equalFold(name, "content-length"):
-		return hContentLength
-	case equalFold(name, "user-agent"):
-		return hUserAgent
-	case equalFold(name, "content-type"), equalFold(name, "route"), equalFold(name, "record-route"),
-		equalFold(name, "refer-to"), equalFold(name, "referred-by"), equalFold(name, "require"),
-		equalFold(name, "proxy-require"), equalFold(name, "content-encoding"):
-		return hRefuse
+	// By length first: one or two compares per header instead of a chain.
+	switch len(name) {
+	case 2:
+		if equalFold(name, "to") {
+			return hTo
+		}
+	case 3:
+		if equalFold(name, "via") {
+			return hVia
+		}
+	case 4:
+		switch {
+		case equalFold(name, "from"):
+			return hFrom
+		case equalFold(name, "cseq"):
+			return hCSeq
+		}
+	case 5:
+		if equalFold(name, "route") {
+			return hRefuse
+		}
+	case 7:
+		switch {
+		case equalFold(name, "call-id"):
+			return hCallID
+		case equalFold(name, "contact"):
+			return hContact
+		case equalFold(name, "expires"):
+			return hExpires
+		case equalFold(name, "require"):
+			return hRefuse
+		}
+	case 8:
+		if equalFold(name, "refer-to") {
+			return hRefuse
+		}
+	case 10:
+		if equalFold(name, "user-agent") {
+			return hUserAgent
+		}
+	case 11:
+		if equalFold(name, "referred-by") {
+			return hRefuse
+		}
+	case 12:
+		switch {
+		case equalFold(name, "max-forwards"):
+			return hMaxForwards
+		case equalFold(name, "content-type"), equalFold(name, "record-route"):
+			return hRefuse
+		}
+	case 13:
+		switch {
+		case equalFold(name, "authorization"):
+			return hAuthorization
+		case equalFold(name, "proxy-require"):
+			return hRefuse
+		}
+	case 14:
+		if equalFold(name, "content-length") {
+			return hContentLength
+		}
+	case 16:
+		if equalFold(name, "content-encoding") {
+			return hRefuse
+		}
 	}
 	return hOther
 }
@@ -390,26 +429,14 @@ func (m *Register) contact(v []byte) bool {
 	if string(v) == "*" {
 		c.Wildcard = true
 	} else {
-		lt := indexByte(v, '<')
-		gt := indexByte(v, '>')
-		if lt < 0 || gt < lt || !displayName(trim(v[:lt])) {
+		uri, rest, ok := angleAddr(v)
+		if !ok {
 			return false
 		}
-		c.URI = v[lt+1 : gt]
-		if !plainURI(c.URI) || !uniqueParams(v[gt+1:]) {
-			return false
-		}
-		rest := v[gt+1:]
-		if len(rest) > 0 && rest[0] != ';' {
-			return false
-		}
+		c.URI = uri
 		for len(rest) > 0 {
-			rest = rest[1:]
-			end := indexByte(rest, ';')
-			p := rest
-			if end >= 0 {
-				p = rest[:end]
-			}
+			var p []byte
+			p, rest = nextParam(rest)
 			name, val, hasVal, ok := param(p)
 			if !ok {
 				return false
@@ -423,10 +450,6 @@ func (m *Register) contact(v []byte) bool {
 			} else if equalFold(name, "expires") {
 				return false
 			}
-			if end < 0 {
-				break
-			}
-			rest = rest[end:]
 		}
 	}
 	m.Contacts[m.NContacts] = c
