@@ -3,11 +3,35 @@ package guard
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 )
+
+// protectedListener opens a UDP socket on recvIP in the netns recv, puts
+// g's kernel limits in front of its port and trusts trustedIP, as the
+// daemon does for its SIP port and an authenticated phone. It returns the
+// socket (closed when the test ends) and its port.
+func protectedListener(t *testing.T, g *Guard, recv, recvIP, trustedIP string) (*net.UDPConn, int) {
+	t.Helper()
+	var conn *net.UDPConn
+	if err := inNetns(recv, func() (err error) {
+		conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(recvIP)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetReadBuffer(4 << 20)
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	g.ProtectSIP(SIPPorts{UDP: []int{port}})
+	g.applyRuleset()
+	g.Trust(netip.MustParseAddr(trustedIP), time.Minute)
+	g.flushTrust()
+	return conn, port
+}
 
 // udpBurst sends n copies of msg to recvIP:port from each of sources
 // (addresses in the sender namespace send), one source after the other as

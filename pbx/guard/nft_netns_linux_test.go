@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
@@ -135,21 +133,7 @@ func TestNFTLimitsInNamespace(t *testing.T) {
 			if err := g.SetAllowList(nil); err != nil { // loopback is not our business here
 				t.Fatal(err)
 			}
-			var conn *net.UDPConn
-			if err := inNetns(recv, func() (err error) {
-				conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(recvIP)})
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetReadBuffer(4 << 20)
-			port := conn.LocalAddr().(*net.UDPAddr).Port
-
-			g.ProtectSIP(SIPPorts{UDP: []int{port}})
-			g.applyRuleset()
-			g.Trust(netip.MustParseAddr(trustedIP), time.Minute)
-			g.flushTrust()
+			conn, port := protectedListener(t, g, recv, recvIP, trustedIP)
 
 			// A bounded burst: each source sends `sent` datagrams as fast as
 			// it can, the trusted one last.

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os/exec"
 	"regexp"
@@ -160,20 +159,7 @@ func TestNFTNLLimitsInNamespace(t *testing.T) {
 	if err := g.SetAllowList(nil); err != nil {
 		t.Fatal(err)
 	}
-	var conn *net.UDPConn
-	if err := inNetns(recv, func() (err error) {
-		conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(recvIP)})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetReadBuffer(4 << 20)
-	port := conn.LocalAddr().(*net.UDPAddr).Port
-	g.ProtectSIP(SIPPorts{UDP: []int{port}})
-	g.applyRuleset()
-	g.Trust(netip.MustParseAddr(trustedIP), time.Minute)
-	g.flushTrust()
+	conn, port := protectedListener(t, g, recv, recvIP, trustedIP)
 
 	// round sends a bounded burst from each source and counts what arrived.
 	round := func(sources ...string) (map[string]int, time.Duration) {
