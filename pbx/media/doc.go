@@ -37,15 +37,13 @@
 // per direction for SRTP.
 //
 // Two loops read the sockets, with the same per-packet code (forward.go).
-// By default each socket has its own goroutine (loop.go). With
-// HUSHBOX_MEDIA_LOOP=poller, on Linux (amd64, arm64, arm) one poller
-// goroutine per Relay collects the ready sockets of every session from an
-// epoll set and relays each ready datagram with one non-blocking recvfrom
-// and one sendto (poll_linux.go): one goroutine wake-up per batch instead
-// of per packet, a third less CPU per packet at 100 calls. It is opt-in
-// because of two unexplained failures in the test bed's flooded hand-off
-// (relay.go, defaultLoop); elsewhere, or when the poller cannot be set
-// up, the goroutine path runs. One difference shows only under overload:
+// By default, on Linux (amd64, arm64, arm), one poller goroutine per Relay
+// collects the ready sockets of every session from an epoll set and
+// relays each ready datagram with one non-blocking recvfrom and one sendto
+// (poll_linux.go): one goroutine wake-up per batch instead of per packet,
+// a third less CPU per packet at 100 calls. Elsewhere, when the poller
+// cannot be set up, or with HUSHBOX_MEDIA_LOOP=goroutines, each socket has
+// its own goroutine (loop.go). One difference shows only under overload:
 // the poller drops a packet whose socket send buffer is full (counted in
 // SendErrors) where the goroutine path waits.
 package media

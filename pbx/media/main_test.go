@@ -7,9 +7,9 @@ import (
 )
 
 // TestMain runs every test of the package twice where the Linux poller is
-// built: first with every relay on the poller (opt-in in the daemon:
-// HUSHBOX_MEDIA_LOOP=poller), then on the goroutine path (the default), so
-// both loops pass the same suite. Benchmark runs (-bench) run once, on the
+// built: first with every relay on the poller (the default), then on the
+// goroutine path (HUSHBOX_MEDIA_LOOP=goroutines), so both loops pass the
+// same suite. Benchmark runs (-bench) run once, on the
 // poller: BenchmarkRelayLoopbackLoops covers both loops.
 func TestMain(m *testing.M) {
 	flag.Parse()

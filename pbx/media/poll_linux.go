@@ -46,9 +46,26 @@ import (
 // relay.go); each session's four sockets are in one poller's set, so the
 // hook never runs for one session on two threads at once.
 //
-// The epoll set is level-triggered and the poller reads once per ready
-// socket per batch: a socket with more queued waits for the next batch,
-// so one busy peer cannot starve the others.
+// The epoll set is level-triggered and the poller reads up to
+// drainPerSocket datagrams from each ready socket per batch: a backlog
+// (queued while the poller waited for a CPU) is relayed in one go, and a
+// socket with still more waits for the next batch, so one busy peer cannot
+// starve the others.
+//
+// Inside its loop the poller makes no system call through the Go
+// scheduler: recvfrom, sendto, the non-blocking epoll_wait and the
+// eventfd read are raw system calls (none of them can block), so the
+// poller keeps its P from one batch to the next. Through syscall.Syscall,
+// as the first versions did, an epoll_wait over many ready sockets lasted
+// long enough for Go's sysmon to hand the P to another goroutine whenever
+// others were runnable; the poller then queued behind them for every batch
+// of one datagram per socket. On the test bed's flooded board (a CPU
+// cgroup at 40 % of a core, the daemon's SIP goroutines always runnable)
+// that cut the relay to a few batches a second: every call's audio fell up
+// to 7 s behind, the sockets' receive buffers overflowed, and the phones'
+// jitter buffers played seconds-old speech (docs/benchmarks.md, "The
+// relay's loop"). It now waits only in Go's netpoller, when no socket is
+// ready, and is preempted like any goroutine after 10 ms of running.
 
 // havePoller is true where poll_linux.go is built.
 const havePoller = true
@@ -56,6 +73,10 @@ const havePoller = true
 const (
 	// pollBatch is the most events one epoll_wait returns.
 	pollBatch = 128
+	// drainPerSocket is the most datagrams read from one ready socket
+	// per batch: about a third of a second of a 20 ms call, which is what
+	// queues while the poller waits its turn for a CPU under overload.
+	drainPerSocket = 16
 	// wakeSlot is the event data of the poller's eventfd.
 	wakeSlot = -1
 )
@@ -101,6 +122,9 @@ type poller struct {
 	rsa   unix.RawSockaddrInet6 // recvfrom's source address
 	rsaLn uint32
 	wbuf  [8]byte
+
+	// batches counts the non-empty epoll_wait batches (for tests).
+	batches atomic.Uint64
 }
 
 // newPoller creates the epoll set and its eventfd and starts the poller
@@ -195,7 +219,7 @@ func (p *poller) run() {
 	var n int
 	var werr error
 	collect := func(fd uintptr) bool {
-		n, werr = unix.EpollWait(int(fd), events, 0)
+		n, werr = epollWaitNow(int(fd), events)
 		return werr != nil || n > 0 // none ready: wait in the netpoller
 	}
 	for {
@@ -211,6 +235,7 @@ func (p *poller) run() {
 			}
 			continue
 		}
+		p.batches.Add(1)
 		wake := false
 		for i := range n {
 			if slot := events[i].Fd; slot != wakeSlot {
@@ -226,24 +251,44 @@ func (p *poller) run() {
 	}
 }
 
-// serve reads one datagram from a ready socket and relays it.
+// serve relays what a ready socket holds, up to drainPerSocket datagrams.
 func (p *poller) serve(sl *pollSlot) {
-	b, src, err := p.recvFrom(sl.fd)
-	if err != nil {
-		if err == unix.EAGAIN {
+	for range drainPerSocket {
+		b, src, err := p.recvFrom(sl.fd)
+		if err != nil {
+			if err == unix.EAGAIN {
+				return
+			}
+			what := "rtp"
+			if sl.rtcp {
+				what = "rtcp"
+			}
+			sl.s.readErr(sl.in, what, err)
 			return
 		}
-		what := "rtp"
 		if sl.rtcp {
-			what = "rtcp"
+			sl.s.relayRTCP(sl.in, sl.out, b, src)
+		} else {
+			sl.s.relayRTP(p.proc, sl.in, sl.out, sl.d, b, src)
 		}
-		sl.s.readErr(sl.in, what, err)
-		return
 	}
-	if sl.rtcp {
-		sl.s.relayRTCP(sl.in, sl.out, b, src)
-	} else {
-		sl.s.relayRTP(p.proc, sl.in, sl.out, sl.d, b, src)
+}
+
+// epollWaitNow collects the ready events of epfd without waiting
+// (epoll_pwait with a zero timeout and no signal mask: it never blocks).
+// It is a raw system call, so the poller keeps its P (see the top of this
+// file).
+func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+			uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
 	}
 }
 
@@ -297,8 +342,10 @@ func zoneName(index int) string {
 // apply runs the queued requests; it returns true when the poller is to
 // stop (the epoll set is then closed).
 func (p *poller) apply() (stop bool) {
-	for {
-		if _, err := unix.Read(p.evfd, p.wbuf[:]); err != unix.EINTR {
+	for { // a raw read: the eventfd is non-blocking
+		_, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(p.evfd),
+			uintptr(unsafe.Pointer(&p.wbuf[0])), uintptr(len(p.wbuf)))
+		if e != unix.EINTR {
 			break
 		}
 	}

@@ -528,10 +528,10 @@ func TestLoopFromEnv(t *testing.T) {
 		v    string
 		want loopKind
 	}{
-		{"", loopGoroutines},
+		{"", loopAuto},
 		{"goroutines", loopGoroutines},
 		{"poller", loopAuto},
-		{"Poller", loopGoroutines}, // exact word only
+		{"Goroutines", loopAuto}, // exact word only
 	} {
 		if got := loopFromEnv(tc.v); got != tc.want {
 			t.Errorf("loopFromEnv(%q) = %v, want %v", tc.v, got, tc.want)
