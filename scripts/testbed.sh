@@ -23,8 +23,8 @@
 #   testbed.sh down [PREFIX]   remove every namespace named PREFIX* (default:
 #                        $TESTBED_PREFIX), after ending the processes in them
 #   testbed.sh exec NS CMD...  run CMD in namespace NS (lan, board, wan, remote,
-#                        cloud, attacker) of $TESTBED_PREFIX; in "board" inside
-#                        the board's CPU cgroup when there is one
+#                        cloud, attacker) of $TESTBED_PREFIX; in "board" and
+#                        "cloud" inside their CPU cgroups when there are some
 #
 # Environment for `up`:
 #   TESTBED_PREFIX   namespace name prefix (default hbx-<pid>-: parallel
@@ -40,10 +40,22 @@
 #                    stops for most of a long period (100 ms periods at 20 %
 #                    meant 80 ms blackouts of the whole board)
 #
+# CPU reserved for the board and the cloud: with a board CPU limit, the
+# board's cgroup also gets the highest CPU weight (cgroup v2 cpu.weight
+# 10000, v1 cpu.shares 102400), and the cloud a cgroup of its own with the
+# same weight and no limit. A Pi 2 has its CPU to itself and a cloud
+# container its reserved vCPU; here both share this host's cores with
+# forty phone processes, the captures and the attacker, and with the
+# default weight a cgroup counts as one process among them: under load the
+# board got a few percent of a core instead of its 40 % (seldom throttled,
+# its relay holding packets for up to a second). The weight only decides
+# who runs first when the host is full; the board's limit still caps it.
+#
 # KEY=VALUE lines: PREFIX, NS_<ROLE> (namespace names), <ROLE>_IP (LAN_IP,
 # BOARD_LAN_IP, BOARD_WAN_IP, REMOTE_IP, CLOUD_IP, ATTACKER_IP, ROUTER_IP),
 # WAN_DELAY_MS, BOARD_CGROUP (empty without a CPU limit), BOARD_CPU_MAX
-# ("QUOTA PERIOD" in microseconds, empty without a limit), READY=1.
+# ("QUOTA PERIOD" in microseconds, empty without a limit), CLOUD_CGROUP
+# (empty without a board CPU limit), READY=1.
 set -euo pipefail
 
 ROLES="lan board wan remote cloud attacker"
@@ -64,7 +76,7 @@ link() {
 }
 
 # teardown PREFIX: end the processes in each namespace of PREFIX, remove
-# the namespaces and the board's cgroup.
+# the namespaces and the board's and the cloud's cgroups.
 teardown() {
 	local p=$1 n pids cg _
 	[ -n "$p" ] || return 0
@@ -78,9 +90,9 @@ teardown() {
 		fi
 		ip netns del "$n" 2>/dev/null || true
 	done
-	# Processes left in the board's cgroup were ended with its namespace;
-	# they may take a moment to leave it.
-	for cg in $(cgroup_paths "$p"); do
+	# Processes left in the cgroups were ended with their namespaces;
+	# they may take a moment to leave.
+	for cg in $(cgroup_paths "$p" board) $(cgroup_paths "$p" cloud); do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
 			[ -d "$cg" ] || break
 			rmdir "$cg" 2>/dev/null && break
@@ -89,43 +101,52 @@ teardown() {
 	done
 }
 
-# cgroup_paths PREFIX: where the board's cgroup may live: cgroup v2 (the
+# cgroup_paths PREFIX ROLE: where ROLE's cgroup may live: cgroup v2 (the
 # unified hierarchy, or its hybrid mount), then cgroup v1's cpu controller.
 cgroup_paths() {
 	local v2=/sys/fs/cgroup
 	[ -f "$v2/cgroup.controllers" ] || v2=/sys/fs/cgroup/unified
-	echo "$v2/${1}board /sys/fs/cgroup/cpu/${1}board"
+	echo "$v2/${1}$2 /sys/fs/cgroup/cpu/${1}$2"
 }
 
-# board_cgroup PCT PERIOD: make the board's cgroup limited to PCT % of one
-# CPU in CFS periods of PERIOD us: cpu.max where cgroup v2 has a writable
-# cpu controller, else cpu.cfs_quota_us of cgroup v1; print its path, or
-# nothing.
-board_cgroup() {
-	local pct=$1 period=$2 v2 v1 parent quota
-	[ "$pct" -gt 0 ] 2>/dev/null || return 0
-	[ "$period" -ge 1000 ] 2>/dev/null && [ "$period" -le 1000000 ] || die "BOARD_CPU_PERIOD_US=$period: want 1000 to 1000000"
-	quota=$((pct * period / 100))
-	[ "$quota" -ge 1000 ] || die "BOARD_CPU_PCT=$pct of a $period us period is under the kernel's 1000 us minimum quota"
-	read -r v2 v1 <<<"$(cgroup_paths "$PREFIX")"
+# Highest CPU weight of a cgroup: v2 cpu.weight, v1 cpu.shares (the same
+# share: v2 weight 100 is v1's 1024).
+CG_WEIGHT_V2=10000
+CG_WEIGHT_V1=102400
+
+# role_cgroup ROLE PCT PERIOD: make ROLE's cgroup with the highest CPU
+# weight and, for PCT > 0, limited to PCT % of one CPU in CFS periods of
+# PERIOD us: cpu.max and cpu.weight where cgroup v2 has a writable cpu
+# controller, else cgroup v1's cpu.cfs_quota_us and cpu.shares; print its
+# path, or nothing.
+role_cgroup() {
+	local role=$1 pct=$2 period=$3 v2 v1 parent quota=""
+	if [ "$pct" -gt 0 ] 2>/dev/null; then
+		[ "$period" -ge 1000 ] 2>/dev/null && [ "$period" -le 1000000 ] || die "BOARD_CPU_PERIOD_US=$period: want 1000 to 1000000"
+		quota=$((pct * period / 100))
+		[ "$quota" -ge 1000 ] || die "BOARD_CPU_PCT=$pct of a $period us period is under the kernel's 1000 us minimum quota"
+	fi
+	read -r v2 v1 <<<"$(cgroup_paths "$PREFIX" "$role")"
 	parent=$(dirname "$v2")
 	if grep -qw cpu "$parent/cgroup.controllers" 2>/dev/null; then
 		grep -qw cpu "$parent/cgroup.subtree_control" 2>/dev/null || echo +cpu >"$parent/cgroup.subtree_control" 2>/dev/null || true
-		if mkdir "$v2" 2>/dev/null && echo "$quota $period" >"$v2/cpu.max" 2>/dev/null; then
+		if mkdir "$v2" 2>/dev/null && echo "$CG_WEIGHT_V2" >"$v2/cpu.weight" 2>/dev/null &&
+			{ [ -z "$quota" ] || echo "$quota $period" >"$v2/cpu.max" 2>/dev/null; }; then
 			echo "$v2"
 			return 0
 		fi
 		rmdir "$v2" 2>/dev/null || true
 	fi
 	if [ -f "$(dirname "$v1")/cpu.cfs_quota_us" ]; then
-		if mkdir "$v1" 2>/dev/null && echo "$period" >"$v1/cpu.cfs_period_us" 2>/dev/null &&
-			echo "$quota" >"$v1/cpu.cfs_quota_us" 2>/dev/null; then
+		if mkdir "$v1" 2>/dev/null && echo "$CG_WEIGHT_V1" >"$v1/cpu.shares" 2>/dev/null &&
+			{ [ -z "$quota" ] || { echo "$period" >"$v1/cpu.cfs_period_us" 2>/dev/null &&
+				echo "$quota" >"$v1/cpu.cfs_quota_us" 2>/dev/null; }; }; then
 			echo "$v1"
 			return 0
 		fi
 		rmdir "$v1" 2>/dev/null || true
 	fi
-	echo "testbed: no writable cgroup cpu controller: board CPU not limited" >&2
+	echo "testbed: no writable cgroup cpu controller: $role CPU not limited or reserved" >&2
 }
 
 up() {
@@ -133,7 +154,7 @@ up() {
 	case "$PREFIX" in hbx-*) ;; *) die "TESTBED_PREFIX must start with hbx- (down removes hbx-* namespaces)";; esac
 	[ "$(id -u)" = 0 ] || die "needs root (ip netns)"
 	command -v ip >/dev/null || die "ip missing (apt-get install iproute2)"
-	local delay="${WAN_DELAY_MS:-0}" cpu="${BOARD_CPU_PCT:-0}" period="${BOARD_CPU_PERIOD_US:-10000}" r cg="" cpumax=""
+	local delay="${WAN_DELAY_MS:-0}" cpu="${BOARD_CPU_PCT:-0}" period="${BOARD_CPU_PERIOD_US:-10000}" r cg="" cpumax="" cloudcg=""
 	if [ "${TESTBED_DETACH:-0}" != 1 ]; then
 		exec 3<&0
 		trap 'set +e; [ -z "${KEEPER:-}" ] || kill "$KEEPER" 2>/dev/null; teardown "$PREFIX"' EXIT
@@ -167,7 +188,10 @@ up() {
 	else
 		delay=0
 	fi
-	cg=$(board_cgroup "$cpu" "$period")
+	if [ "$cpu" -gt 0 ] 2>/dev/null; then
+		cg=$(role_cgroup board "$cpu" "$period")
+		cloudcg=$(role_cgroup cloud 0 0)
+	fi
 	if [ -n "$cg" ]; then
 		if [ -f "$cg/cpu.max" ]; then
 			cpumax=$(cat "$cg/cpu.max")
@@ -190,6 +214,7 @@ ATTACKER_IP=10.71.5.2
 WAN_DELAY_MS=$delay
 BOARD_CGROUP=$cg
 BOARD_CPU_MAX=$cpumax
+CLOUD_CGROUP=$cloudcg
 READY=1
 EOF
 	if [ "${TESTBED_DETACH:-0}" = 1 ]; then
@@ -218,8 +243,8 @@ exec)
 	r=$1
 	shift
 	case " $ROLES " in *" $r "*) ;; *) die "exec: unknown namespace $r (want one of: $ROLES)";; esac
-	if [ "$r" = board ]; then
-		for cg in $(cgroup_paths "$PREFIX"); do
+	if [ "$r" = board ] || [ "$r" = cloud ]; then
+		for cg in $(cgroup_paths "$PREFIX" "$r"); do
 			if [ -f "$cg/cgroup.procs" ]; then
 				echo $$ >"$cg/cgroup.procs"
 				break

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"testing"
 	"time"
 )
@@ -14,11 +15,15 @@ import (
 // time; per receiving address the longest time between two datagrams is
 // the longest silence that party heard.
 
-// timedDatagram is a UDP datagram's addresses and arrival time (the
-// payload is not kept: captures are cut short on purpose).
+// timedDatagram is a UDP datagram's addresses and arrival time, and the
+// RTP header fields that name the packet when the payload starts with one
+// (the rest of the payload is not kept: captures are cut short on purpose).
 type timedDatagram struct {
 	at       time.Time
 	src, dst netip.AddrPort
+	rtp      bool // the payload starts with an RTP version 2 header
+	seq      uint16
+	ts, ssrc uint32
 }
 
 // parsePcapTimed returns the IPv4/UDP datagrams of a classic libpcap
@@ -76,11 +81,20 @@ func parsePcapTimed(data []byte) ([]timedDatagram, error) {
 			ns = int64(frac)
 		}
 		udp := ip[ihl:]
-		out = append(out, timedDatagram{
+		d := timedDatagram{
 			at:  time.Unix(int64(sec), ns),
 			src: netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), binary.BigEndian.Uint16(udp[0:])),
 			dst: netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[16:20])), binary.BigEndian.Uint16(udp[2:])),
-		})
+		}
+		// RTP (not RTCP: payload types 72-76 with the marker bit are
+		// RTCP's packet types 200-204).
+		if h := udp[8:]; len(h) >= 12 && h[0]>>6 == 2 && (h[1] < 200 || h[1] > 204) {
+			d.rtp = true
+			d.seq = binary.BigEndian.Uint16(h[2:])
+			d.ts = binary.BigEndian.Uint32(h[4:])
+			d.ssrc = binary.BigEndian.Uint32(h[8:])
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }
@@ -110,6 +124,106 @@ func longestGap(ds []timedDatagram, dst netip.AddrPort, from, to time.Time) flow
 	}
 	if gap := to.Sub(last); gap > g.longest {
 		g.longest, g.at = gap, last
+	}
+	return g
+}
+
+// rtpKey names one RTP packet of one stream.
+type rtpKey struct {
+	ssrc, ts uint32
+	seq      uint16
+}
+
+// sentRTP is the sending side's half of pathGap: when each RTP packet of
+// a capture was seen leaving its sender, by packet and by stream.
+type sentRTP struct {
+	at     map[rtpKey]time.Time
+	stream map[uint32][]timedDatagram
+}
+
+// departures indexes the RTP packets of a capture (the first sighting of
+// each).
+func departures(ds []timedDatagram) sentRTP {
+	s := sentRTP{at: make(map[rtpKey]time.Time, len(ds)), stream: map[uint32][]timedDatagram{}}
+	for _, d := range ds {
+		if !d.rtp {
+			continue
+		}
+		k := rtpKey{d.ssrc, d.ts, d.seq}
+		if _, dup := s.at[k]; !dup {
+			s.at[k] = d.at
+			s.stream[d.ssrc] = append(s.stream[d.ssrc], d)
+		}
+	}
+	return s
+}
+
+// pathGap is the longest silence the party at dst would hear between
+// from and to if its peer sent every packet exactly on time: the gap the
+// path (the board, the cloud, the router, the moves between them) adds,
+// without the stalls of the sending phone itself. In the test bed all
+// forty phones, the board, the cloud and the flooder share one host's two
+// cores, so a phone is sometimes late to send; a real phone on its own
+// hardware is not, and its peer would not hear that silence.
+//
+// Each packet that arrived at dst is matched (SSRC, timestamp, sequence
+// number) with the moment sent saw it leave its sender, on the same clock
+// (all namespaces share the host's): its path delay d. Walking a stream's
+// packets in RTP timestamp order, the silence between two packets that
+// arrived, k then m, is what an on-time sender's gap would have been,
+// (ts_m - ts_k)/clock, plus what the path delayed m more than k, d_m - d_k.
+// Packets sent in the window and lost count as silence, also before the
+// first and after the last that arrived. Arrivals whose departure is not
+// in sent (the sender's capture missed them) are skipped. A stream that
+// sent nothing in the window has no path gap here: longestGap sees it.
+func pathGap(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, clock int, from, to time.Time) flowGap {
+	type pkt struct {
+		rel   int64 // RTP timestamp relative to the stream's first, in clock ticks
+		delay time.Duration
+		at    time.Time
+	}
+	streams := map[uint32][]pkt{}
+	first := map[uint32]uint32{}
+	g := flowGap{at: from}
+	for _, d := range arrived {
+		if !d.rtp || d.dst != dst || d.at.Before(from) || d.at.After(to) {
+			continue
+		}
+		g.packets++
+		s, ok := sent.at[rtpKey{d.ssrc, d.ts, d.seq}]
+		if !ok {
+			continue
+		}
+		f, seen := first[d.ssrc]
+		if !seen {
+			f = d.ts
+			first[d.ssrc] = f
+		}
+		streams[d.ssrc] = append(streams[d.ssrc], pkt{int64(int32(d.ts - f)), d.at.Sub(s), d.at})
+	}
+	tick := time.Second / time.Duration(clock)
+	longer := func(gap time.Duration, at time.Time) {
+		if gap > g.longest {
+			g.longest, g.at = gap, at
+		}
+	}
+	for ssrc, ps := range streams {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].rel < ps[j].rel })
+		for i := 1; i < len(ps); i++ {
+			k, m := ps[i-1], ps[i]
+			longer(time.Duration(m.rel-k.rel)*tick+m.delay-k.delay, k.at)
+		}
+		// Sent in the window before the first or after the last arrival,
+		// never heard.
+		lo, hi := ps[0], ps[len(ps)-1]
+		for _, d := range sent.stream[ssrc] {
+			if d.at.Before(from) || d.at.After(to) {
+				continue
+			}
+			rel := int64(int32(d.ts - first[ssrc]))
+			longer(time.Duration(lo.rel-rel)*tick, from)
+			longer(time.Duration(rel-hi.rel)*tick, hi.at)
+		}
 	}
 	return g
 }
@@ -217,4 +331,93 @@ func FuzzParsePcapTimed(f *testing.F) {
 			t.Fatalf("datagrams returned with error %v", err)
 		}
 	})
+}
+
+// rtpTimedFrame is an IPv4/UDP frame from src to dst whose payload starts
+// with the RTP header of packet seq of stream ssrc (20 ms of G.711 per
+// packet), cut after the header as the test bed's capture cuts it.
+func rtpTimedFrame(at time.Time, src, dst netip.AddrPort, ssrc uint32, seq int) timedFrame {
+	h := make([]byte, 12)
+	h[0], h[1] = 0x80, 0 // version 2, PCMU
+	binary.BigEndian.PutUint16(h[2:], uint16(1000+seq))
+	binary.BigEndian.PutUint32(h[4:], uint32(4_294_960_000+160*seq)) // wraps: relative timestamps must
+	binary.BigEndian.PutUint32(h[8:], ssrc)
+	return timedFrame{at: at, frame: append(ipv4UDPHeader(src, dst, 172, 0), h...), cut: 160}
+}
+
+func TestPathGap(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	phone := netip.MustParseAddrPort("10.71.1.2:30000") // sender
+	relay := netip.MustParseAddrPort("10.71.2.2:20000") // the board's leg
+	party := netip.MustParseAddrPort("10.71.3.2:30000") // receiver
+	const n = 50                                        // packets, 1 s
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	for _, c := range []struct {
+		name string
+		// sentAt and delay give packet i's send time and path delay in
+		// ms; lost packets (delay < 0) never arrive.
+		sentAt, delay func(i int) int
+		path, heard   time.Duration
+	}{
+		{"on time, steady path", func(i int) int { return 20 * i }, func(int) int { return 3 }, ms(20), ms(20)},
+		// The path holds packets 20-24 until 200 ms after packet 20 was
+		// due: the party hears 220 ms of silence either way.
+		{"path stall", func(i int) int { return 20 * i }, func(i int) int {
+			if i >= 20 && i < 25 {
+				return 3 + 200 - 20*(i-20)
+			}
+			return 3
+		}, ms(220), ms(220)},
+		// The phone itself stops for 150 ms and then sends what it owes
+		// at once: heard as silence in the test bed, not the path's.
+		{"sender stall", func(i int) int {
+			if i >= 20 && i < 28 {
+				return 20*19 + 170
+			}
+			return 20 * i
+		}, func(int) int { return 3 }, ms(20), ms(170)},
+		{"three lost", func(i int) int { return 20 * i }, func(i int) int {
+			if i >= 30 && i < 33 {
+				return -1
+			}
+			return 3
+		}, ms(80), ms(80)},
+		// The last ten are sent and lost: silence to the window's end.
+		{"lost at the end", func(i int) int { return 20 * i }, func(i int) int {
+			if i >= 40 {
+				return -1
+			}
+			return 3
+		}, ms(200), ms(1000 - 780 - 3)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var sent, arrived []timedFrame
+			for i := range n {
+				at := t0.Add(ms(c.sentAt(i)))
+				sent = append(sent, rtpTimedFrame(at, phone, relay, 0xfeed, i))
+				if d := c.delay(i); d >= 0 {
+					arrived = append(arrived, rtpTimedFrame(at.Add(ms(d)), relay, party, 0xfeed, i))
+				}
+			}
+			// The sender's capture is parsed like the receiver's; a
+			// stream to another party must not count.
+			sent = append(sent, rtpTimedFrame(t0, phone, relay, 0xbeef, 0))
+			arrived = append(arrived, rtpTimedFrame(t0.Add(ms(500)), relay, netip.MustParseAddrPort("10.71.3.2:30002"), 0xbeef, 0))
+			sds, err := parsePcapTimed(pcapTimedFile(sent))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ads, err := parsePcapTimed(pcapTimedFile(arrived))
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, to := t0, t0.Add(ms(20*n))
+			if got := pathGap(ads, departures(sds), party, 8000, from, to); got.longest != c.path {
+				t.Errorf("path gap %v, want %v", got.longest, c.path)
+			}
+			if got := longestGap(ads, party, from.Add(ms(3)), to); got.longest != c.heard {
+				t.Errorf("heard gap %v, want %v", got.longest, c.heard)
+			}
+		})
+	}
 }

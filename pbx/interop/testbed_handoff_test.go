@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +51,12 @@ import (
 // second the guard refused, and call setup success during the flood. The
 // last line is the summary:
 //
-//	testbed-handoff: dropped=0 max_gap_ms=X moved_ms=Y ... setup_success=S% ... unguarded_cps=C flood_x=F ... gap_ms=before:..,flood:..,handoff:..,cloud:..,handback:..,after:..
+//	testbed-handoff: dropped=0 max_gap_ms=X heard_max_gap_ms=H moved_ms=Y ... setup_success=S% ... unguarded_cps=C flood_x=F ... gap_ms=before:..,flood:..,handoff:..,cloud:..,handback:..,after:.. heard_gap_ms=...
+//
+// max_gap_ms and gap_ms are the gaps the path made (pathGap: what a party
+// would hear from a peer that sends on time); heard_max_gap_ms and
+// heard_gap_ms what the test bed's phones heard, their own senders' stalls
+// on this shared host included.
 
 // Sizes and bounds of the scenario.
 const (
@@ -481,37 +485,50 @@ func TestTestbedHandoff(t *testing.T) {
 	}
 
 	// RTP at every party, from a second after all calls were up until the
-	// hang-up.
+	// hang-up: the silence each heard (heard) and the part of it the path
+	// made (path: the sending phone's own stalls on this shared host taken
+	// out; pathGap). The sender of what a party hears is captured on the
+	// other side.
 	from := callsUp.Add(time.Second)
-	gaps := map[string]flowGap{}
 	captured := map[string][]timedDatagram{
 		"remote": stopCapture(t, capRemote, filepath.Join(work, "remote.pcap")),
 		"lan":    stopCapture(t, capLAN, filepath.Join(work, "lan.pcap")),
 	}
-	for side, ds := range captured {
+	sentBy := map[string]sentRTP{"remote": departures(captured["lan"]), "lan": departures(captured["remote"])}
+	type party struct {
+		name, side string
+		i          int
+		addr       netip.AddrPort
+	}
+	var parties []party
+	for _, side := range []string{"lan", "remote"} {
 		ip := netip.MustParseAddr(map[string]string{"remote": remoteIP, "lan": lanIP}[side])
 		for i := range hoCalls {
 			ext := 101 + i
 			if side == "remote" {
 				ext = 201 + i
 			}
-			gaps[fmt.Sprintf("%s %d", side, ext)] = longestGap(ds, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i)), from, windowEnd)
+			parties = append(parties, party{fmt.Sprintf("%s %d", side, ext), side, i, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i))})
 		}
+	}
+	heardGap := func(p party, a, b time.Time) flowGap { return longestGap(captured[p.side], p.addr, a, b) }
+	pathGapOf := func(p party, a, b time.Time) flowGap {
+		return pathGap(captured[p.side], sentBy[p.side], p.addr, 8000, a, b)
 	}
 	// The same per phase, to tell the flood's own effect from the moves'.
 	moveFrom, moveTo, _ := batchSpan(status.Log, "cloud")
 	backFrom, backTo, _ := batchSpan(status.Log, "board")
-	var phaseGaps []string
+	var phaseGaps, phasePath []string
 	for _, ph := range hoPhases(from, floodStart, moveFrom, moveTo, backFrom, backTo, windowEnd) {
-		var worst time.Duration
-		var who string
+		var worst, worstPath time.Duration
+		var who, whoPath string
 		var worstAt time.Time
-		for side, ds := range captured {
-			ip := netip.MustParseAddr(map[string]string{"remote": remoteIP, "lan": lanIP}[side])
-			for i := range hoCalls {
-				if g := longestGap(ds, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i)), ph.from, ph.to); g.longest > worst {
-					worst, who, worstAt = g.longest, fmt.Sprintf("%s %d at %s", side, i, g.at.Format("15:04:05.000")), g.at
-				}
+		for _, p := range parties {
+			if g := heardGap(p, ph.from, ph.to); g.longest > worst {
+				worst, who, worstAt = g.longest, fmt.Sprintf("%s at %s", p.name, g.at.Format("15:04:05.000")), g.at
+			}
+			if g := pathGapOf(p, ph.from, ph.to); g.longest > worstPath {
+				worstPath, whoPath = g.longest, fmt.Sprintf("%s at %s", p.name, g.at.Format("15:04:05.000"))
 			}
 		}
 		// Who else was silent in the middle half of that gap: many
@@ -520,36 +537,30 @@ func TestTestbedHandoff(t *testing.T) {
 		shared := map[string]int{}
 		if worst >= 100*time.Millisecond {
 			a, b := worstAt.Add(worst/4), worstAt.Add(3*worst/4)
-			for side, ds := range captured {
-				ip := netip.MustParseAddr(map[string]string{"remote": remoteIP, "lan": lanIP}[side])
-				for i := range hoCalls {
-					if g := longestGap(ds, netip.AddrPortFrom(ip, uint16(hoRTPBase+2*i)), a, b); g.packets == 0 {
-						shared[side]++
-					}
+			for _, p := range parties {
+				if heardGap(p, a, b).packets == 0 {
+					shared[p.side]++
 				}
 			}
 		}
-		t.Logf("longest RTP gap %s (%s - %s, %.1f s): %d ms (%s); silent in its middle half: %d remote, %d LAN parties",
+		t.Logf("longest RTP gap %s (%s - %s, %.1f s): heard %d ms (%s; silent in its middle half: %d remote, %d LAN parties), path %d ms (%s)",
 			ph.name, ph.from.Format("15:04:05.000"), ph.to.Format("15:04:05.000"), ph.to.Sub(ph.from).Seconds(),
-			worst.Milliseconds(), who, shared["remote"], shared["lan"])
+			worst.Milliseconds(), who, shared["remote"], shared["lan"], worstPath.Milliseconds(), whoPath)
 		phaseGaps = append(phaseGaps, fmt.Sprintf("%s:%d", ph.name, worst.Milliseconds()))
+		phasePath = append(phasePath, fmt.Sprintf("%s:%d", ph.name, worstPath.Milliseconds()))
 	}
 	if !movedAt.IsZero() {
 		t.Logf("all calls on the cloud at %s, back at %s; flood %s to %s", movedAt.Format("15:04:05.000"),
 			backAt.Format("15:04:05.000"), floodStart.Format("15:04:05.000"), floodEnd.Format("15:04:05.000"))
 	}
-	var maxGap time.Duration
-	var parties []string
-	for name := range gaps {
-		parties = append(parties, name)
-	}
-	sort.Strings(parties)
-	for _, name := range parties {
-		g := gaps[name]
-		maxGap = max(maxGap, g.longest)
-		t.Logf("%-10s %5d packets, longest gap %4d ms at %s", name, g.packets, g.longest.Milliseconds(), g.at.Format("15:04:05.000"))
+	var maxGap, maxPath time.Duration
+	for _, p := range parties {
+		g, pg := heardGap(p, from, windowEnd), pathGapOf(p, from, windowEnd)
+		maxGap, maxPath = max(maxGap, g.longest), max(maxPath, pg.longest)
+		t.Logf("%-10s %5d packets, longest gap heard %4d ms at %s, path %4d ms at %s", p.name, g.packets,
+			g.longest.Milliseconds(), g.at.Format("15:04:05.000"), pg.longest.Milliseconds(), pg.at.Format("15:04:05.000"))
 		if g.longest >= hoStallLimit {
-			t.Errorf("%s: RTP stopped for %v (from %s)", name, g.longest, g.at.Format("15:04:05.000"))
+			t.Errorf("%s: RTP stopped for %v (from %s)", p.name, g.longest, g.at.Format("15:04:05.000"))
 		}
 	}
 
@@ -577,9 +588,9 @@ func TestTestbedHandoff(t *testing.T) {
 	if unguarded > 0 {
 		floodX = floodSent / unguarded
 	}
-	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s",
-		dropped, maxGap.Milliseconds(), movedMS, movedN, hoCalls, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU,
-		unguarded, floodX, floodSent, strings.Join(phaseGaps, ","))
+	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d heard_max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s heard_gap_ms=%s",
+		dropped, maxPath.Milliseconds(), maxGap.Milliseconds(), movedMS, movedN, hoCalls, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU,
+		unguarded, floodX, floodSent, strings.Join(phasePath, ","), strings.Join(phaseGaps, ","))
 	t.Log(summary)
 	fmt.Println(summary)
 	tb.assertContained(t)

@@ -293,14 +293,24 @@ func TestTestbedBoardAndCloud(t *testing.T) {
 	if !strings.Contains(cloud.stderr.String(), "hushbox: role cloud") || !strings.Contains(board.stderr.String(), "hushbox: role board") {
 		t.Fatalf("roles not announced:\nboard:\n%s\ncloud:\n%s", board.stderr.String(), cloud.stderr.String())
 	}
-	// The board runs in its CPU-limited cgroup where the kernel offers one.
-	if cg := tb.env["BOARD_CGROUP"]; cg != "" {
-		procs, err := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
-		if err != nil || !slices.Contains(strings.Fields(string(procs)), strconv.Itoa(board.cmd.Process.Pid)) {
-			t.Errorf("board hushbox (pid %d) not in its cgroup %s: %q %v", board.cmd.Process.Pid, cg, procs, err)
+	// The board runs in its CPU-limited cgroup where the kernel offers one,
+	// and the board and the cloud both with the CPU reserved for them (the
+	// highest weight: they stand for machines of their own).
+	for _, c := range []struct {
+		role, cg string
+		pid      int
+	}{{"board", tb.env["BOARD_CGROUP"], board.cmd.Process.Pid}, {"cloud", tb.env["CLOUD_CGROUP"], cloud.cmd.Process.Pid}} {
+		if c.cg == "" {
+			t.Logf("no writable cgroup cpu controller: the %s's CPU is not limited or reserved", c.role)
+			continue
 		}
-	} else {
-		t.Log("no writable cgroup cpu controller: the board's CPU is not limited")
+		procs, err := os.ReadFile(filepath.Join(c.cg, "cgroup.procs"))
+		if err != nil || !slices.Contains(strings.Fields(string(procs)), strconv.Itoa(c.pid)) {
+			t.Errorf("%s hushbox (pid %d) not in its cgroup %s: %q %v", c.role, c.pid, c.cg, procs, err)
+		}
+		if w := cgroupWeight(c.cg); w != "10000" && w != "102400" {
+			t.Errorf("%s cgroup %s: CPU weight %q, want the highest (v2 10000, v1 102400)", c.role, c.cg, w)
+		}
 	}
 	if !strings.Contains(cloud.stderr.String(), "ports 20000-20099") {
 		t.Errorf("the cloud role does not relay on its narrow default range:\n%s", cloud.stderr.String())
@@ -437,4 +447,15 @@ func (tb *testbed) assertContained(t *testing.T) {
 			}
 		}
 	}
+}
+
+// cgroupWeight is a cgroup's CPU weight: cgroup v2 cpu.weight, else v1
+// cpu.shares ("" when neither can be read).
+func cgroupWeight(cg string) string {
+	for _, f := range []string{"cpu.weight", "cpu.shares"} {
+		if b, err := os.ReadFile(filepath.Join(cg, f)); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return ""
 }
