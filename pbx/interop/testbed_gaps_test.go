@@ -165,6 +165,20 @@ func departures(ds []timedDatagram) sentRTP {
 // forty phones, the board, the cloud and the flooder share one host's two
 // cores, so a phone is sometimes late to send; a real phone on its own
 // hardware is not, and its peer would not hear that silence.
+func pathGap(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, clock int, from, to time.Time) flowGap {
+	g := flowGap{at: from}
+	for _, s := range pathSilences(arrived, sent, dst, clock, from, to, &g.packets) {
+		if s.longest > g.longest {
+			g.longest, g.at = s.longest, s.at
+		}
+	}
+	return g
+}
+
+// pathSilences lists the silences pathGap takes the longest of, each with
+// when it began, so that a silence is counted whole in the phase it began
+// in (measured phase by phase, one across a boundary would be cut in two).
+// packets counts the RTP packets that arrived at dst in the window.
 //
 // Each packet that arrived at dst is matched (SSRC, timestamp, sequence
 // number) with the moment sent saw it leave its sender, on the same clock
@@ -173,10 +187,12 @@ func departures(ds []timedDatagram) sentRTP {
 // arrived, k then m, is what an on-time sender's gap would have been,
 // (ts_m - ts_k)/clock, plus what the path delayed m more than k, d_m - d_k.
 // Packets sent in the window and lost count as silence, also before the
-// first and after the last that arrived. Arrivals whose departure is not
-// in sent (the sender's capture missed them) are skipped. A stream that
-// sent nothing in the window has no path gap here: longestGap sees it.
-func pathGap(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, clock int, from, to time.Time) flowGap {
+// first and after the last that arrived (there no longer than the time
+// from the window's edge, so packets still in flight at its end are not
+// counted lost). Arrivals whose departure is not in sent (the sender's
+// capture missed them) are skipped. A stream that sent nothing in the
+// window has no path silence here: longestGap sees it.
+func pathSilences(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, clock int, from, to time.Time, packets *int) []flowGap {
 	type pkt struct {
 		rel   int64 // RTP timestamp relative to the stream's first, in clock ticks
 		delay time.Duration
@@ -184,12 +200,11 @@ func pathGap(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, clock in
 	}
 	streams := map[uint32][]pkt{}
 	first := map[uint32]uint32{}
-	g := flowGap{at: from}
 	for _, d := range arrived {
 		if !d.rtp || d.dst != dst || d.at.Before(from) || d.at.After(to) {
 			continue
 		}
-		g.packets++
+		*packets++
 		s, ok := sent.at[rtpKey{d.ssrc, d.ts, d.seq}]
 		if !ok {
 			continue
@@ -202,30 +217,33 @@ func pathGap(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, clock in
 		streams[d.ssrc] = append(streams[d.ssrc], pkt{int64(int32(d.ts - f)), d.at.Sub(s), d.at})
 	}
 	tick := time.Second / time.Duration(clock)
-	longer := func(gap time.Duration, at time.Time) {
-		if gap > g.longest {
-			g.longest, g.at = gap, at
-		}
-	}
+	var out []flowGap
 	for ssrc, ps := range streams {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].rel < ps[j].rel })
 		for i := 1; i < len(ps); i++ {
 			k, m := ps[i-1], ps[i]
-			longer(time.Duration(m.rel-k.rel)*tick+m.delay-k.delay, k.at)
+			out = append(out, flowGap{longest: time.Duration(m.rel-k.rel)*tick + m.delay - k.delay, at: k.at})
 		}
 		// Sent in the window before the first or after the last arrival,
 		// never heard.
 		lo, hi := ps[0], ps[len(ps)-1]
+		var head, tail time.Duration
 		for _, d := range sent.stream[ssrc] {
 			if d.at.Before(from) || d.at.After(to) {
 				continue
 			}
 			rel := int64(int32(d.ts - first[ssrc]))
-			longer(time.Duration(lo.rel-rel)*tick, from)
-			longer(time.Duration(rel-hi.rel)*tick, hi.at)
+			head = max(head, time.Duration(lo.rel-rel)*tick)
+			tail = max(tail, time.Duration(rel-hi.rel)*tick)
+		}
+		if head = min(head, lo.at.Sub(from)); head > 0 {
+			out = append(out, flowGap{longest: head, at: from})
+		}
+		if tail = min(tail, to.Sub(hi.at)); tail > 0 {
+			out = append(out, flowGap{longest: tail, at: hi.at})
 		}
 	}
-	return g
+	return out
 }
 
 // pcapTimedFile builds a little-endian microsecond pcap of raw IPv4
@@ -389,6 +407,9 @@ func TestPathGap(t *testing.T) {
 			}
 			return 3
 		}, ms(200), ms(1000 - 780 - 3)},
+		// A slow but steady path: the last two packets are still on the
+		// way when the window ends, which is not a silence of the path.
+		{"in flight at the end", func(i int) int { return 20 * i }, func(int) int { return 50 }, ms(20), ms(47)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var sent, arrived []timedFrame
