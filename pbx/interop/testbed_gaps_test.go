@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -440,5 +441,114 @@ func TestPathGap(t *testing.T) {
 				t.Errorf("heard gap %v, want %v", got.longest, c.heard)
 			}
 		})
+	}
+}
+
+// silenceTimeline describes, packet by packet, the RTP that dst received
+// (and what was sent to it and lost) from margin before at until margin
+// after at+span: sequence number, when it left its sender, when and from
+// where it arrived. The hand-off test logs it for the longest silence, so
+// a run says whether that silence was loss or delay, and on which path.
+func silenceTimeline(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, at time.Time, span, margin time.Duration) []string {
+	from, to := at.Add(-margin), at.Add(span+margin)
+	type row struct {
+		seq      uint16
+		ts       uint32
+		sentAt   time.Time
+		arriveAt time.Time
+		via      netip.AddrPort
+	}
+	rows := map[rtpKey]*row{}
+	ssrcs := map[uint32]bool{}
+	heard := map[rtpKey]bool{}
+	for _, d := range arrived {
+		if !d.rtp || d.dst != dst {
+			continue
+		}
+		k := rtpKey{d.ssrc, d.ts, d.seq}
+		heard[k] = true
+		if d.at.Before(from) || d.at.After(to) {
+			continue
+		}
+		if rows[k] == nil {
+			rows[k] = &row{seq: d.seq, ts: d.ts, sentAt: sent.at[k], arriveAt: d.at, via: d.src}
+		}
+		ssrcs[d.ssrc] = true
+	}
+	// Sent in the span and never heard at all: lost.
+	for ssrc := range ssrcs {
+		for _, d := range sent.stream[ssrc] {
+			k := rtpKey{d.ssrc, d.ts, d.seq}
+			if !heard[k] && !d.at.Before(from) && !d.at.After(to) {
+				rows[k] = &row{seq: d.seq, ts: d.ts, sentAt: d.at}
+			}
+		}
+	}
+	list := make([]*row, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, r)
+	}
+	sort.Slice(list, func(i, j int) bool { return int32(list[i].ts-list[j].ts) < 0 })
+	rel := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return fmt.Sprintf("%+.1f ms", float64(t.Sub(at).Microseconds())/1000)
+	}
+	out := make([]string, 0, len(list))
+	for _, r := range list {
+		what := fmt.Sprintf("arrived %s from %s, path %.1f ms", rel(r.arriveAt), r.via, float64(r.arriveAt.Sub(r.sentAt).Microseconds())/1000)
+		switch {
+		case r.arriveAt.IsZero():
+			what = "lost"
+		case r.sentAt.IsZero():
+			what = fmt.Sprintf("arrived %s from %s, departure not captured", rel(r.arriveAt), r.via)
+		}
+		out = append(out, fmt.Sprintf("seq %5d sent %s %s", r.seq, rel(r.sentAt), what))
+	}
+	return out
+}
+
+func TestSilenceTimeline(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	phone := netip.MustParseAddrPort("10.71.1.2:30000")
+	board := netip.MustParseAddrPort("10.71.2.2:20000")
+	cloud := netip.MustParseAddrPort("10.71.4.2:20010")
+	party := netip.MustParseAddrPort("10.71.3.2:30000")
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	var sent, arrived []timedFrame
+	// Packets 0-9 through the board, 10-12 lost in the move, 13-19 through
+	// the cloud, 5 ms slower.
+	for i := range 20 {
+		at := t0.Add(ms(20 * i))
+		sent = append(sent, rtpTimedFrame(at, phone, board, 7, i))
+		switch {
+		case i < 10:
+			arrived = append(arrived, rtpTimedFrame(at.Add(ms(2)), board, party, 7, i))
+		case i > 12:
+			arrived = append(arrived, rtpTimedFrame(at.Add(ms(7)), cloud, party, 7, i))
+		}
+	}
+	sds, _ := parsePcapTimed(pcapTimedFile(sent))
+	ads, _ := parsePcapTimed(pcapTimedFile(arrived))
+	s := departures(sds)
+	g := pathGap(ads, s, party, 8000, t0, t0.Add(ms(400)))
+	if g.longest != ms(85) || !g.at.Equal(t0.Add(ms(182))) {
+		t.Fatalf("longest path silence %v at %v, want 85ms at +182ms", g.longest, g.at.Sub(t0))
+	}
+	lines := silenceTimeline(ads, s, party, g.at, g.longest, ms(30))
+	var lost, viaBoard, viaCloud int
+	for _, l := range lines {
+		switch {
+		case strings.HasSuffix(l, "lost"):
+			lost++
+		case strings.Contains(l, board.String()):
+			viaBoard++
+		case strings.Contains(l, cloud.String()):
+			viaCloud++
+		}
+	}
+	if lost != 3 || viaBoard == 0 || viaCloud == 0 {
+		t.Errorf("timeline: %d lost (want 3), %d via the board, %d via the cloud (want some of each):\n%s", lost, viaBoard, viaCloud, strings.Join(lines, "\n"))
 	}
 }

@@ -564,13 +564,28 @@ func TestTestbedHandoff(t *testing.T) {
 			backAt.Format("15:04:05.000"), floodStart.Format("15:04:05.000"), floodEnd.Format("15:04:05.000"))
 	}
 	var maxGap, maxPath time.Duration
+	var worstParty party
+	var worstSilence flowGap
 	for _, p := range parties {
 		g, pg := heardGap(p, from, windowEnd), pathGapOf(p, from, windowEnd)
 		maxGap, maxPath = max(maxGap, g.longest), max(maxPath, pg.longest)
+		if pg.longest > worstSilence.longest {
+			worstParty, worstSilence = p, pg
+		}
 		t.Logf("%-10s %5d packets, longest gap heard %4d ms at %s, path %4d ms at %s", p.name, g.packets,
 			g.longest.Milliseconds(), g.at.Format("15:04:05.000"), pg.longest.Milliseconds(), pg.at.Format("15:04:05.000"))
 		if g.longest >= hoStallLimit {
 			t.Errorf("%s: RTP stopped for %v (from %s)", p.name, g.longest, g.at.Format("15:04:05.000"))
+		}
+	}
+	// The longest silence the path made, packet by packet: loss or delay,
+	// and which way the packets came (board or cloud).
+	if worstSilence.longest > 0 && worstSilence.longest < hoStallLimit {
+		t.Logf("the longest path silence, %s at %s (%d ms), packet by packet (times from its start):", worstParty.name,
+			worstSilence.at.Format("15:04:05.000"), worstSilence.longest.Milliseconds())
+		for _, line := range silenceTimeline(captured[worstParty.side], sentBy[worstParty.side], worstParty.addr,
+			worstSilence.at, worstSilence.longest, 60*time.Millisecond) {
+			t.Log("    " + line)
 		}
 	}
 
