@@ -90,7 +90,10 @@ type BoardConfig struct {
 	LegTimeout time.Duration
 	// RetryEvery spaces the batches that retry unanswered legs.
 	RetryEvery time.Duration
-	Log        *slog.Logger
+	// FreeAfter is how long a handed-back leg's cloud relay goes on
+	// relaying after the party's 2xx (DefaultFreeAfter for 0).
+	FreeAfter time.Duration
+	Log       *slog.Logger
 }
 
 // Defaults of the pressure trigger.
@@ -105,6 +108,15 @@ const (
 	// would keep the call on the attacked box that long).
 	DefaultLegTimeout = 4 * time.Second
 	DefaultRetryEvery = time.Second
+	// DefaultFreeAfter: the party goes on sending to the cloud until it
+	// has taken in our re-INVITE (in the test bed it switched 50-90 ms
+	// after the board had its 2xx), and what it sent just before is
+	// still on its way through the cloud. Freeing the cloud's relay at
+	// the 2xx lost those packets: 2-3 of them, a 60-95 ms silence, at
+	// every hand-back. The board takes packets from the cloud's relay
+	// for a second after the 2xx (call.alsoGrace); the relay outlives
+	// that.
+	DefaultFreeAfter = 2 * time.Second
 )
 
 // DefaultIsWAN: a party is on the WAN unless it is loopback, link-local or
@@ -208,6 +220,9 @@ func NewBoard(cfg BoardConfig) *Board {
 	}
 	if cfg.RetryEvery <= 0 {
 		cfg.RetryEvery = DefaultRetryEvery
+	}
+	if cfg.FreeAfter <= 0 {
+		cfg.FreeAfter = DefaultFreeAfter
 	}
 	if cfg.LowFor <= 0 {
 		cfg.LowFor = DefaultLowFor
@@ -503,9 +518,7 @@ func (b *Board) returnOne(ctx context.Context, l call.LegRef, cl Cloud, trigger 
 		delete(b.moved, k)
 		b.mu.Unlock()
 		if id != "" && cl != nil {
-			if ferr := cl.Free(context.WithoutCancel(ctx), id); ferr != nil {
-				b.log.Debug("free cloud relay", "id", id, "err", ferr)
-			}
+			b.freeLater(cl, id)
 		}
 		if err != nil {
 			r.Error = err.Error()
@@ -513,6 +526,20 @@ func (b *Board) returnOne(ctx context.Context, l call.LegRef, cl Cloud, trigger 
 		}
 		r.OK = true
 		return r
+	})
+}
+
+// freeLater frees a handed-back leg's cloud relay FreeAfter from now:
+// until then it still relays what the party sent before it switched (see
+// DefaultFreeAfter). A relay the board never frees (the board stopped
+// meanwhile) the cloud frees when its call ends or the peer link drops.
+func (b *Board) freeLater(cl Cloud, id string) {
+	time.AfterFunc(b.cfg.FreeAfter, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := cl.Free(ctx, id); err != nil {
+			b.log.Debug("free cloud relay", "id", id, "err", err)
+		}
 	})
 }
 

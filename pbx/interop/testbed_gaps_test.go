@@ -455,6 +455,7 @@ func silenceTimeline(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, 
 		seq      uint16
 		ts       uint32
 		sentAt   time.Time
+		sentTo   netip.AddrPort // where the sender addressed it
 		arriveAt time.Time
 		via      netip.AddrPort
 	}
@@ -475,12 +476,15 @@ func silenceTimeline(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, 
 		}
 		ssrcs[d.ssrc] = true
 	}
-	// Sent in the span and never heard at all: lost.
+	// Where each was sent; those sent in the span and never heard at all
+	// are lost.
 	for ssrc := range ssrcs {
 		for _, d := range sent.stream[ssrc] {
 			k := rtpKey{d.ssrc, d.ts, d.seq}
-			if !heard[k] && !d.at.Before(from) && !d.at.After(to) {
-				rows[k] = &row{seq: d.seq, ts: d.ts, sentAt: d.at}
+			if r := rows[k]; r != nil {
+				r.sentTo = d.dst
+			} else if !heard[k] && !d.at.Before(from) && !d.at.After(to) {
+				rows[k] = &row{seq: d.seq, ts: d.ts, sentAt: d.at, sentTo: d.dst}
 			}
 		}
 	}
@@ -504,7 +508,7 @@ func silenceTimeline(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, 
 		case r.sentAt.IsZero():
 			what = fmt.Sprintf("arrived %s from %s, departure not captured", rel(r.arriveAt), r.via)
 		}
-		out = append(out, fmt.Sprintf("seq %5d sent %s %s", r.seq, rel(r.sentAt), what))
+		out = append(out, fmt.Sprintf("seq %5d sent %s to %s, %s", r.seq, rel(r.sentAt), r.sentTo, what))
 	}
 	return out
 }
@@ -542,11 +546,14 @@ func TestSilenceTimeline(t *testing.T) {
 		switch {
 		case strings.HasSuffix(l, "lost"):
 			lost++
-		case strings.Contains(l, board.String()):
+		case strings.Contains(l, "from "+board.String()):
 			viaBoard++
-		case strings.Contains(l, cloud.String()):
+		case strings.Contains(l, "from "+cloud.String()):
 			viaCloud++
 		}
+	}
+	if !strings.Contains(lines[0], "to "+board.String()+",") {
+		t.Errorf("timeline does not say where a packet was sent: %q", lines[0])
 	}
 	if lost != 3 || viaBoard == 0 || viaCloud == 0 {
 		t.Errorf("timeline: %d lost (want 3), %d via the board, %d via the cloud (want some of each):\n%s", lost, viaBoard, viaCloud, strings.Join(lines, "\n"))
