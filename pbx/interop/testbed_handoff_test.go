@@ -512,9 +512,6 @@ func TestTestbedHandoff(t *testing.T) {
 		}
 	}
 	heardGap := func(p party, a, b time.Time) flowGap { return longestGap(captured[p.side], p.addr, a, b) }
-	pathGapOf := func(p party, a, b time.Time) flowGap {
-		return pathGap(captured[p.side], sentBy[p.side], p.addr, 8000, a, b)
-	}
 	// The path's silences over the whole window, each counted in the
 	// phase it began in (measured phase by phase, a silence across a
 	// boundary would be cut in two and each part under-counted).
@@ -567,7 +564,7 @@ func TestTestbedHandoff(t *testing.T) {
 	var worstParty party
 	var worstSilence flowGap
 	for _, p := range parties {
-		g, pg := heardGap(p, from, windowEnd), pathGapOf(p, from, windowEnd)
+		g, pg := heardGap(p, from, windowEnd), longestSilence(silences[p.name], from)
 		maxGap, maxPath = max(maxGap, g.longest), max(maxPath, pg.longest)
 		if pg.longest > worstSilence.longest {
 			worstParty, worstSilence = p, pg

@@ -52,8 +52,16 @@ func departures(ds []timedDatagram) sentRTP {
 // cores, so a phone is sometimes late to send; a real phone on its own
 // hardware is not, and its peer would not hear that silence.
 func pathGap(arrived []timedDatagram, sent sentRTP, dst netip.AddrPort, clock int, from, to time.Time) flowGap {
+	var n int
+	g := longestSilence(pathSilences(arrived, sent, dst, clock, from, to, &n), from)
+	g.packets = n
+	return g
+}
+
+// longestSilence is the longest of silences (at from, none, when empty).
+func longestSilence(silences []flowGap, from time.Time) flowGap {
 	g := flowGap{at: from}
-	for _, s := range pathSilences(arrived, sent, dst, clock, from, to, &g.packets) {
+	for _, s := range silences {
 		if s.longest > g.longest {
 			g.longest, g.at = s.longest, s.at
 		}
