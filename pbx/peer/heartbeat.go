@@ -79,17 +79,33 @@ func (m *Manager) linkFor(p Peer) *link {
 // Client is an HTTP client for peer p over mutual TLS: it presents this
 // box's certificate and accepts only p's pinned one. Later peer traffic
 // (replication, hand-off) uses it too.
+//
+// It speaks HTTP/2, so concurrent requests share one TLS connection. Over
+// HTTP/1.1 every request beyond the idle connections at hand dialled a
+// connection of its own: handing 20 calls back freed 20 cloud relays at
+// once, 20 mutual-TLS handshakes, which held a board at 40 % of a core
+// off its CPU for about 40 ms and its relayed media with it (on a Pi 2 a
+// handshake costs far more). HTTP/2 pings an idle link (http2Ping) so a
+// connection the network dropped silently is noticed and redialled
+// instead of every request on it timing out.
 func (m *Manager) Client(p Peer) *http.Client {
 	tr := &http.Transport{
 		TLSClientConfig:     ClientTLS(m.cfg.Certificate, p.CertFP),
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		TLSHandshakeTimeout: 5 * time.Second,
+		ForceAttemptHTTP2:   true,
+		HTTP2:               &http.HTTP2Config{SendPingTimeout: http2Ping, PingTimeout: http2Ping},
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     3 * m.cfg.HeartbeatEvery,
 	}
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
+
+// http2Ping is how long an HTTP/2 peer connection may stay silent before
+// the client pings it, and how long the ping's answer may take before the
+// connection is closed.
+const http2Ping = 15 * time.Second
 
 // Handler is the peer endpoint's HTTP side: GET HeartbeatPath. It expects
 // to run behind ServerTLS (Serve does that) and checks the client

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,8 +110,22 @@ type box struct {
 	id      keys.PublicKey
 	cert    tls.Certificate
 	web     *httptest.Server // serves PairPath with the box's certificate
-	peerLn  net.Listener
+	peerLn  *countingListener
 	webAddr string
+}
+
+// countingListener counts the connections its peer endpoint accepted.
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
 }
 
 func testCert(t *testing.T) tls.Certificate {
@@ -129,10 +144,11 @@ func newBox(t *testing.T, name string, clock *fakeClock) *box {
 		t.Fatal(err)
 	}
 	b := &box{st: &memStore{}, trunks: &fakeTrunks{}, id: id.Public(), cert: testCert(t)}
-	b.peerLn, err = net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.peerLn = &countingListener{Listener: ln}
 	now := time.Now
 	if clock != nil {
 		now = clock.now
