@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
 // Opt-in profiles of `hushbox serve`, for finding where a loaded box's CPU
@@ -18,6 +19,9 @@ const (
 	// envMemProfile names the file a heap profile (allocations included)
 	// is written to when the daemon stops.
 	envMemProfile = "HUSHBOX_MEMPROFILE"
+	// envTrace names the file an execution trace of the whole run is
+	// written to (go tool trace): where a goroutine waited, and for what.
+	envTrace = "HUSHBOX_TRACE"
 )
 
 // startProfiles starts the profiles the environment asks for and returns
@@ -38,6 +42,22 @@ func startProfiles(getenv func(string) string, log *slog.Logger) (stop func()) {
 				pprof.StopCPUProfile()
 				if err := f.Close(); err != nil {
 					log.Warn("CPU profile not written", "file", path, "err", err)
+				}
+			})
+		}
+	}
+	if path := getenv(envTrace); path != "" {
+		if f, err := os.Create(path); err != nil {
+			log.Warn("execution trace not started", "env", envTrace, "err", err)
+		} else if err := trace.Start(f); err != nil {
+			f.Close()
+			log.Warn("execution trace not started", "env", envTrace, "err", err)
+		} else {
+			log.Info("execution trace on", "file", path)
+			stops = append(stops, func() {
+				trace.Stop()
+				if err := f.Close(); err != nil {
+					log.Warn("execution trace not written", "file", path, "err", err)
 				}
 			})
 		}

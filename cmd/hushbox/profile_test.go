@@ -10,16 +10,18 @@ import (
 )
 
 // TestStartProfiles checks that the profiles are written only when asked
-// for, as gzipped pprof files (what `go tool pprof` reads).
+// for, as gzipped pprof files (what `go tool pprof` reads) and the
+// execution trace as a Go trace file (what `go tool trace` reads).
 func TestStartProfiles(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		cpu, mem bool
+		name            string
+		cpu, mem, trace bool
 	}{
-		{"off by default", false, false},
-		{"cpu", true, false},
-		{"mem", false, true},
-		{"both", true, true},
+		{"off by default", false, false, false},
+		{"cpu", true, false, false},
+		{"mem", false, true, false},
+		{"trace", false, false, true},
+		{"all", true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -30,6 +32,9 @@ func TestStartProfiles(t *testing.T) {
 			if tc.mem {
 				env[envMemProfile] = filepath.Join(dir, "mem.pprof")
 			}
+			if tc.trace {
+				env[envTrace] = filepath.Join(dir, "run.trace")
+			}
 			stop := startProfiles(func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			stop()
 			files, err := os.ReadDir(dir)
@@ -39,12 +44,16 @@ func TestStartProfiles(t *testing.T) {
 			if want := len(env); len(files) != want {
 				t.Fatalf("%d files written, want %d: %v", len(files), want, files)
 			}
-			for _, path := range env {
+			for k, path := range env {
 				b, err := os.ReadFile(path)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+				if k == envTrace {
+					if !bytes.HasPrefix(b, []byte("go 1.")) {
+						t.Errorf("%s is not a Go execution trace (%d bytes: %.12q)", filepath.Base(path), len(b), b)
+					}
+				} else if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
 					t.Errorf("%s is not a gzipped pprof profile (%d bytes)", filepath.Base(path), len(b))
 				}
 			}
