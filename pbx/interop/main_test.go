@@ -24,6 +24,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(stallProbeEnv) != "" {
+		runStallProbe() // this binary as the host-stall probe (testbed_hoststall_test.go)
+	}
 	dir, err := os.MkdirTemp("", "hushbox-interop-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "interop: temp dir:", err)

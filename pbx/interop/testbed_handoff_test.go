@@ -51,12 +51,15 @@ import (
 // second the guard refused, and call setup success during the flood. The
 // last line is the summary:
 //
-//	testbed-handoff: dropped=0 max_gap_ms=X heard_max_gap_ms=H moved_ms=Y ... setup_success=S% ... unguarded_cps=C flood_x=F ... gap_ms=before:..,flood:..,handoff:..,cloud:..,handback:..,after:.. heard_gap_ms=...
+//	testbed-handoff: dropped=0 max_gap_ms=X heard_max_gap_ms=H moved_ms=Y ... setup_success=S% ... unguarded_cps=C flood_x=F ... gap_ms=before:..,flood:..,handoff:..,cloud:..,handback:..,after:.. heard_gap_ms=... host_stall_max_ms=S max_gap_ms_less_host_stalls=U
 //
 // max_gap_ms and gap_ms are the gaps the path made (pathGap: what a party
 // would hear from a peer that sends on time); heard_max_gap_ms and
 // heard_gap_ms what the test bed's phones heard, their own senders' stalls
-// on this shared host included.
+// on this shared host included. host_stall_max_ms is the longest time the
+// host kept one of this machine's CPUs (the probe in
+// testbed_hoststall_test.go), and max_gap_ms_less_host_stalls the longest
+// path silence less the time within it that some CPU was so stalled.
 
 // Sizes and bounds of the scenario.
 const (
@@ -346,6 +349,10 @@ func TestTestbedHandoff(t *testing.T) {
 		}
 	}
 	callsUp := time.Now()
+	// How long the host kept a CPU from this machine while the calls ran
+	// (testbed_hoststall_test.go): a silence of the path no code can
+	// shorten, printed beside every gap it overlaps.
+	probe := startStallProbe(t)
 	t.Logf("%d calls up; board cgroup %s", hoCalls, cgroupCPU(tb))
 	time.Sleep(3 * time.Second)
 
@@ -461,6 +468,10 @@ func TestTestbedHandoff(t *testing.T) {
 	time.Sleep(12 * time.Second) // speech after the hand-back, for the audio check
 	windowEnd := time.Now()
 	status := mon.last()
+	stalls := probe.stop()
+	if !probe.rt {
+		t.Log("host-stall probe without real-time priority: its stalls include the guest's own scheduling")
+	}
 
 	// Hang up, and see whether any call had ended before.
 	hangup := time.Now()
@@ -527,14 +538,14 @@ func TestTestbedHandoff(t *testing.T) {
 	for _, ph := range hoPhases(from, floodStart, moveFrom, moveTo, backFrom, backTo, windowEnd) {
 		var worst, worstPath time.Duration
 		var who, whoPath string
-		var worstAt time.Time
+		var worstAt, worstPathAt time.Time
 		for _, p := range parties {
 			if g := heardGap(p, ph.from, ph.to); g.longest > worst {
 				worst, who, worstAt = g.longest, fmt.Sprintf("%s at %s", p.name, g.at.Format("15:04:05.000")), g.at
 			}
 			for _, g := range silences[p.name] {
 				if !g.at.Before(ph.from) && g.at.Before(ph.to) && g.longest > worstPath {
-					worstPath, whoPath = g.longest, fmt.Sprintf("%s at %s", p.name, g.at.Format("15:04:05.000"))
+					worstPath, whoPath, worstPathAt = g.longest, fmt.Sprintf("%s at %s", p.name, g.at.Format("15:04:05.000")), g.at
 				}
 			}
 		}
@@ -550,9 +561,10 @@ func TestTestbedHandoff(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("longest RTP gap %s (%s - %s, %.1f s): heard %d ms (%s; silent in its middle half: %d remote, %d LAN parties), path %d ms (%s)",
+		t.Logf("longest RTP gap %s (%s - %s, %.1f s): heard %d ms (%s; silent in its middle half: %d remote, %d LAN parties; host stalls: %s), path %d ms (%s; host stalls: %s)",
 			ph.name, ph.from.Format("15:04:05.000"), ph.to.Format("15:04:05.000"), ph.to.Sub(ph.from).Seconds(),
-			worst.Milliseconds(), who, shared["remote"], shared["lan"], worstPath.Milliseconds(), whoPath)
+			worst.Milliseconds(), who, shared["remote"], shared["lan"], stallsWithin(stalls, worstAt, worstAt.Add(worst)),
+			worstPath.Milliseconds(), whoPath, stallsWithin(stalls, worstPathAt, worstPathAt.Add(worstPath)))
 		phaseGaps = append(phaseGaps, fmt.Sprintf("%s:%d", ph.name, worst.Milliseconds()))
 		phasePath = append(phasePath, fmt.Sprintf("%s:%d", ph.name, worstPath.Milliseconds()))
 	}
@@ -560,12 +572,18 @@ func TestTestbedHandoff(t *testing.T) {
 		t.Logf("all calls on the cloud at %s, back at %s; flood %s to %s", movedAt.Format("15:04:05.000"),
 			backAt.Format("15:04:05.000"), floodStart.Format("15:04:05.000"), floodEnd.Format("15:04:05.000"))
 	}
-	var maxGap, maxPath time.Duration
+	var maxGap, maxPath, maxUnstalled time.Duration
 	var worstParty party
-	var worstSilence flowGap
+	var worstSilence, worstUnstalled flowGap
 	for _, p := range parties {
 		g, pg := heardGap(p, from, windowEnd), longestSilence(silences[p.name], from)
 		maxGap, maxPath = max(maxGap, g.longest), max(maxPath, pg.longest)
+		// Each silence less the part of it the host held a CPU.
+		for _, s := range silences[p.name] {
+			if u := s.longest - stalledWithin(stalls, s.at, s.at.Add(s.longest)); u > maxUnstalled {
+				maxUnstalled, worstUnstalled = u, s
+			}
+		}
 		if pg.longest > worstSilence.longest {
 			worstParty, worstSilence = p, pg
 		}
@@ -577,9 +595,18 @@ func TestTestbedHandoff(t *testing.T) {
 	}
 	// The longest silence the path made, packet by packet: loss or delay,
 	// and which way the packets came (board or cloud).
+	var hostMax time.Duration
+	for _, s := range stalls {
+		if s.end().After(from) && s.from.Before(windowEnd) {
+			hostMax = max(hostMax, s.d)
+		}
+	}
+	t.Logf("host stalls of %v or more during the calls: %d, the longest %d ms; the longest path silence less its host stalls: %d ms (at %s)",
+		stallMin, len(stalls), hostMax.Milliseconds(), maxUnstalled.Milliseconds(), worstUnstalled.at.Format("15:04:05.000"))
 	if worstSilence.longest > 0 && worstSilence.longest < hoStallLimit {
-		t.Logf("the longest path silence, %s at %s (%d ms), packet by packet (times from its start):", worstParty.name,
-			worstSilence.at.Format("15:04:05.000"), worstSilence.longest.Milliseconds())
+		t.Logf("the longest path silence, %s at %s (%d ms; host stalls: %s), packet by packet (times from its start):", worstParty.name,
+			worstSilence.at.Format("15:04:05.000"), worstSilence.longest.Milliseconds(),
+			stallsWithin(stalls, worstSilence.at, worstSilence.at.Add(worstSilence.longest)))
 		for _, line := range silenceTimeline(captured[worstParty.side], sentBy[worstParty.side], worstParty.addr,
 			worstSilence.at, worstSilence.longest, 60*time.Millisecond) {
 			t.Log("    " + line)
@@ -610,9 +637,9 @@ func TestTestbedHandoff(t *testing.T) {
 	if unguarded > 0 {
 		floodX = floodSent / unguarded
 	}
-	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d heard_max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s heard_gap_ms=%s",
+	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d heard_max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s heard_gap_ms=%s host_stall_max_ms=%d max_gap_ms_less_host_stalls=%d",
 		dropped, maxPath.Milliseconds(), maxGap.Milliseconds(), movedMS, movedN, hoCalls, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU,
-		unguarded, floodX, floodSent, strings.Join(phasePath, ","), strings.Join(phaseGaps, ","))
+		unguarded, floodX, floodSent, strings.Join(phasePath, ","), strings.Join(phaseGaps, ","), hostMax.Milliseconds(), maxUnstalled.Milliseconds())
 	t.Log(summary)
 	fmt.Println(summary)
 	tb.assertContained(t)
