@@ -249,12 +249,15 @@ func TestTestbedHandoff(t *testing.T) {
 	// (nftables, in the board's own namespace) so a flood is cut before
 	// it fills the SIP socket.
 	// HUSHBOX_TESTBED_PROFILE=dir: each daemon writes CPU and heap
-	// profiles there when it stops (board.cpu.pprof, cloud.mem.pprof, ...).
+	// profiles and an execution trace there when it stops
+	// (board.cpu.pprof, cloud.mem.pprof, board.trace, ...), and its log
+	// (board.log, cloud.log).
 	profileDir := os.Getenv("HUSHBOX_TESTBED_PROFILE")
 	profile := func(role string) {
 		if profileDir != "" {
 			t.Setenv("HUSHBOX_CPUPROFILE", filepath.Join(profileDir, role+".cpu.pprof"))
 			t.Setenv("HUSHBOX_MEMPROFILE", filepath.Join(profileDir, role+".mem.pprof"))
+			t.Setenv("HUSHBOX_TRACE", filepath.Join(profileDir, role+".trace"))
 		}
 	}
 	profile("board")
@@ -265,8 +268,16 @@ func TestTestbedHandoff(t *testing.T) {
 	if profileDir != "" {
 		os.Unsetenv("HUSHBOX_CPUPROFILE") // restored by t.Setenv's cleanup
 		os.Unsetenv("HUSHBOX_MEMPROFILE")
+		os.Unsetenv("HUSHBOX_TRACE")
 	}
 	defer func() {
+		if profileDir != "" {
+			for name, d := range map[string]*nsDaemon{"board": board, "cloud": cloud} {
+				if err := os.WriteFile(filepath.Join(profileDir, name+".log"), []byte(d.stderr.String()), 0o644); err != nil {
+					t.Log(err)
+				}
+			}
+		}
 		if t.Failed() {
 			t.Logf("board log:\n%s", lastBytes([]byte(board.stderr.String()), 12000))
 			t.Logf("cloud log:\n%s", lastBytes([]byte(cloud.stderr.String()), 6000))
