@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -30,36 +31,16 @@ const (
 // diagnostic must not keep the PBX from serving.
 func startProfiles(getenv func(string) string, log *slog.Logger) (stop func()) {
 	var stops []func()
-	if path := getenv(envCPUProfile); path != "" {
-		if f, err := os.Create(path); err != nil {
-			log.Warn("CPU profile not started", "env", envCPUProfile, "err", err)
-		} else if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			log.Warn("CPU profile not started", "env", envCPUProfile, "err", err)
-		} else {
-			log.Info("CPU profile on", "file", path)
-			stops = append(stops, func() {
-				pprof.StopCPUProfile()
-				if err := f.Close(); err != nil {
-					log.Warn("CPU profile not written", "file", path, "err", err)
-				}
-			})
-		}
-	}
-	if path := getenv(envTrace); path != "" {
-		if f, err := os.Create(path); err != nil {
-			log.Warn("execution trace not started", "env", envTrace, "err", err)
-		} else if err := trace.Start(f); err != nil {
-			f.Close()
-			log.Warn("execution trace not started", "env", envTrace, "err", err)
-		} else {
-			log.Info("execution trace on", "file", path)
-			stops = append(stops, func() {
-				trace.Stop()
-				if err := f.Close(); err != nil {
-					log.Warn("execution trace not written", "file", path, "err", err)
-				}
-			})
+	for _, r := range []struct {
+		env, what string
+		start     func(io.Writer) error
+		stop      func()
+	}{
+		{envCPUProfile, "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{envTrace, "execution trace", trace.Start, trace.Stop},
+	} {
+		if stop := startRecording(getenv(r.env), r.env, r.what, r.start, r.stop, log); stop != nil {
+			stops = append(stops, stop)
 		}
 	}
 	if path := getenv(envMemProfile); path != "" {
@@ -73,6 +54,32 @@ func startProfiles(getenv func(string) string, log *slog.Logger) (stop func()) {
 	return func() {
 		for _, s := range stops {
 			s()
+		}
+	}
+}
+
+// startRecording starts a recording into the file at path (none when path
+// is empty) and returns what stops it and closes the file, or nil when it
+// did not start.
+func startRecording(path, env, what string, start func(io.Writer) error, stop func(), log *slog.Logger) func() {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		log.Warn(what+" not started", "env", env, "err", err)
+		return nil
+	}
+	log.Info(what+" on", "file", path)
+	return func() {
+		stop()
+		if err := f.Close(); err != nil {
+			log.Warn(what+" not written", "file", path, "err", err)
 		}
 	}
 }

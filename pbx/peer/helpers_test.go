@@ -173,6 +173,21 @@ func newBox(t *testing.T, name string, clock *fakeClock) *box {
 	return b
 }
 
+// pairedBoxes is two boxes, b paired with a's code: a names b "b", b
+// names a "a".
+func pairedBoxes(t *testing.T) (a, b *box) {
+	t.Helper()
+	a, b = newBox(t, "a", nil), newBox(t, "b", nil)
+	code, _, err := a.m.IssueCode(Options{Name: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.m.Pair(ctxT(t), a.webAddr, code.String(), Options{Name: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 func (b *box) peerPort() string { return strconv.Itoa(b.peerLn.Addr().(*net.TCPAddr).Port) }
 
 func ctxT(t *testing.T) context.Context {

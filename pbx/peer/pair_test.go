@@ -210,11 +210,7 @@ func TestNormalizeAddr(t *testing.T) {
 // certificate fails the handshake; a removed peer is refused.
 func TestHeartbeatsMutualTLS(t *testing.T) {
 	ctx := ctxT(t)
-	a, b := newBox(t, "a", nil), newBox(t, "b", nil)
-	code, _, _ := a.m.IssueCode(Options{Name: "b"})
-	if _, err := b.m.Pair(ctx, a.webAddr, code.String(), Options{Name: "a"}); err != nil {
-		t.Fatal(err)
-	}
+	a, b := pairedBoxes(t)
 	if _, err := b.m.Heartbeat(ctx, "a"); err != nil {
 		t.Fatalf("B to A: %v", err)
 	}

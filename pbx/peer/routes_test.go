@@ -11,11 +11,7 @@ import (
 // mutual-TLS handshake the board pays in CPU while it relays calls.
 func TestConcurrentRequestsShareOneConnection(t *testing.T) {
 	ctx := ctxT(t)
-	a, b := newBox(t, "a", nil), newBox(t, "b", nil)
-	code, _, _ := a.m.IssueCode(Options{Name: "b"})
-	if _, err := b.m.Pair(ctx, a.webAddr, code.String(), Options{Name: "a"}); err != nil {
-		t.Fatal(err)
-	}
+	a, b := pairedBoxes(t)
 	// The link is up (heartbeats keep it so): the burst comes on top.
 	if _, err := b.m.Heartbeat(ctx, "a"); err != nil {
 		t.Fatal(err)
