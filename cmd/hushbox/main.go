@@ -223,7 +223,8 @@ func serve(args []string, stderr io.Writer) error {
 	cfg.Command = os.Args[0]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	stopProfiles := startProfiles(os.Getenv, cfg.Log) // HUSHBOX_CPUPROFILE, HUSHBOX_MEMPROFILE (profile.go)
+	applyGCPolicy(cfg.Log)                            // GOGC 400 and a soft memory limit (gcpolicy.go)
+	stopProfiles := startProfiles(os.Getenv, cfg.Log) // HUSHBOX_CPUPROFILE, HUSHBOX_MEMPROFILE, HUSHBOX_TRACE (profile.go)
 	err = bindHint(daemon.Run(ctx, cfg))
 	stop()
 	stopProfiles()
