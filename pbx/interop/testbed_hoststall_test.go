@@ -58,6 +58,7 @@ func runStallProbe() {
 	var out sync.Mutex
 	rt := true
 	var ready sync.WaitGroup
+	start := make(chan struct{}) // closed once the first line is out
 	for cpu := range runtime.NumCPU() {
 		ready.Add(1)
 		go func() {
@@ -72,6 +73,7 @@ func runStallProbe() {
 			rt = rt && err == nil
 			out.Unlock()
 			ready.Done()
+			<-start
 			ts := unix.NsecToTimespec(int64(stallTick))
 			last := time.Now()
 			for {
@@ -94,6 +96,7 @@ func runStallProbe() {
 		fmt.Println("nort")
 	}
 	out.Unlock()
+	close(start)
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
 	os.Exit(0)
 }
