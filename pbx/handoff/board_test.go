@@ -292,28 +292,19 @@ func TestBoardPressureTrigger(t *testing.T) {
 	defer cancel()
 	go b.Run(ctx, 5*time.Millisecond)
 	setLevel := func(l int) { mu.Lock(); level = l; mu.Unlock() }
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for !cond() {
-			if ctx.Err() != nil {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 	onCloud := func() bool { return b.Status().OnCloud == 1 }
 	setLevel(3)
-	waitFor("hand-off under pressure", onCloud)
+	eventually(t, "hand-off under pressure", onCloud)
 	// A call that starts during the attack goes to the cloud too.
 	calls.mu.Lock()
 	calls.legs = append(calls.legs, leg("c2", "a", "203.0.113.10:5060"))
 	calls.mu.Unlock()
-	waitFor("the new call handed off", func() bool { return b.Status().OnCloud == 2 })
+	eventually(t, "the new call handed off", func() bool { return b.Status().OnCloud == 2 })
 	// The first call ends on the cloud: its relay is freed.
 	calls.end("c1")
-	waitFor("the ended call's relay freed", func() bool { return cl.count() == 1 })
+	eventually(t, "the ended call's relay freed", func() bool { return cl.count() == 1 })
 	setLevel(0)
-	waitFor("hand-back", func() bool { return b.Status().OnCloud == 0 && cl.count() == 0 })
+	eventually(t, "hand-back", func() bool { return b.Status().OnCloud == 0 && cl.count() == 0 })
 	// A drill holds the calls on the cloud whatever the pressure says.
 	if _, err := b.Move(ctx, ToCloud, TriggerButton); err != nil {
 		t.Fatal(err)
@@ -349,14 +340,6 @@ func TestBoardUnansweredLegsRetried(t *testing.T) {
 		}}
 	cl := &batchCloud{fakeCloud: &fakeCloud{live: map[string]RelayRequest{}}}
 	b := NewBoard(BoardConfig{Calls: calls, Cloud: func() (Cloud, error) { return cl, nil }, LegTimeout: 20 * time.Millisecond, FreeAfter: time.Millisecond})
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
 	res, err := b.Move(context.Background(), ToCloud, TriggerAPI)
 	if err != nil {
 		t.Fatal(err)
@@ -376,7 +359,7 @@ func TestBoardUnansweredLegsRetried(t *testing.T) {
 	}
 	// The silent party's re-INVITE gives up: logged, its relay freed.
 	close(calls.release)
-	waitFor("the silent leg's outcome", func() bool { return len(b.Status().Log) == 5 && cl.count() == 1 })
+	eventually(t, "the silent leg's outcome", func() bool { return len(b.Status().Log) == 5 && cl.count() == 1 })
 	if e := b.Status().Log[0]; e.CallID != "c2" || e.OK || e.Error == "" {
 		t.Fatalf("log entry of the silent leg: %+v", e)
 	}
@@ -404,7 +387,7 @@ func TestBoardUnansweredLegsRetried(t *testing.T) {
 	}
 	eventually(t, "the returned legs' relays freed, the pending one's kept", func() bool { return cl.count() == 1 })
 	close(calls.release)
-	waitFor("the slow hand-back's outcome", func() bool { return b.retrying(ToBoard) })
+	eventually(t, "the slow hand-back's outcome", func() bool { return b.retrying(ToBoard) })
 	calls.mu.Lock()
 	calls.silent = nil
 	calls.mu.Unlock()
