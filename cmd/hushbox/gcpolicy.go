@@ -58,13 +58,16 @@ func gcPolicy(getenv func(string) string, memory uint64) gcSettings {
 // what it chose.
 func applyGCPolicy(log *slog.Logger) {
 	s := gcPolicy(os.Getenv, usableMemory())
+	gogc, limit := "GOGC from the environment", "GOMEMLIMIT from the environment"
 	if s.percent > 0 {
 		debug.SetGCPercent(s.percent)
+		gogc = strconv.Itoa(s.percent)
 	}
 	if s.limit > 0 {
 		debug.SetMemoryLimit(s.limit)
+		limit = strconv.FormatInt(s.limit>>20, 10) + " MiB"
 	}
-	log.Info("garbage collector", "gogc", s.percent, "memory_limit_mib", s.limit>>20)
+	log.Info("garbage collector", "gogc", gogc, "memory_limit", limit)
 }
 
 // usableMemory is the memory this process may use in bytes: the machine's
