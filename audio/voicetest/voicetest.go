@@ -54,7 +54,7 @@ func ParseConcealment(s string) (Concealment, error) {
 
 // Config sets up a run. The zero value of each field has a default.
 type Config struct {
-	Key         []byte    // 16- or 32-byte scrambler key (default: a fixed test key)
+	Key         []byte    // 32-byte scrambler key (default: a fixed test key)
 	SSRC        uint32    // RTP SSRC the frames are keyed with
 	FrameSize   int       // samples per packet (default 160, 20 ms)
 	ALaw        bool      // G.711 A-law instead of mu-law
@@ -64,7 +64,7 @@ type Config struct {
 }
 
 // DefaultKey is the key used when Config.Key is empty (a test key, not a secret).
-var DefaultKey = []byte("hushbox-voicetst")
+var DefaultKey = []byte("hushbox voicetest fixed test key")
 
 func (c Config) withDefaults() Config {
 	if len(c.Key) == 0 {

@@ -33,11 +33,11 @@ func readSpeech(path string) ([]int16, error) {
 	return a.Samples, nil
 }
 
-// parseKey decodes a 16- or 32-byte key given in hex.
+// parseKey decodes a 32-byte scrambler key given in hex.
 func parseKey(s string) ([]byte, error) {
 	key, err := hex.DecodeString(s)
-	if err != nil || (len(key) != 16 && len(key) != 32) {
-		return nil, usageError{"--key-hex: want 32 or 64 hex digits (a 16- or 32-byte key)"}
+	if err != nil || len(key) != 32 {
+		return nil, usageError{"--key-hex: want 64 hex digits (a 32-byte key)"}
 	}
 	return key, nil
 }
@@ -52,7 +52,7 @@ func scrambleCmd(args []string, stdout io.Writer, descramble bool) error {
 		name = "descramble"
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	keyHex := fs.String("key-hex", "", "scrambler key, 32 or 64 hex digits (required)")
+	keyHex := fs.String("key-hex", "", "scrambler key, 64 hex digits (required)")
 	ssrc := fs.Uint("ssrc", 0, "RTP SSRC the frames are keyed with")
 	first := fs.Uint64("first-frame", 0, "frame number of the first frame (RTP timestamp / frame size)")
 	frameSize := fs.Int("frame-size", 160, "samples per frame: 80, 160, 240 or 320")

@@ -50,7 +50,7 @@ func TestScrambleDescrambleFiles(t *testing.T) {
 	in, scr, out, wrong := filepath.Join(dir, "in.wav"), filepath.Join(dir, "s.wav"), filepath.Join(dir, "out.wav"), filepath.Join(dir, "wrong.wav")
 	x := toneBursts(1.01) // not a whole number of frames: padded
 	writeWAV(t, in, 8000, x)
-	const key = "000102030405060708090a0b0c0d0e0f"
+	const key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 	var stdout bytes.Buffer
 	if err := scrambleCmd([]string{"--key-hex", key, "--ssrc", "77", in, scr}, &stdout, false); err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestScrambleDescrambleFiles(t *testing.T) {
 	if err := scrambleCmd([]string{scr, out, "--key-hex", key, "--ssrc", "77"}, &stdout, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := scrambleCmd([]string{"--key-hex", strings.Repeat("ab", 16), "--ssrc", "77", scr, wrong}, &stdout, true); err != nil {
+	if err := scrambleCmd([]string{"--key-hex", strings.Repeat("ab", 32), "--ssrc", "77", scr, wrong}, &stdout, true); err != nil {
 		t.Fatal(err)
 	}
 	read := func(p string) []int16 {
@@ -91,7 +91,7 @@ func TestVoiceCommandErrors(t *testing.T) {
 	writeWAV(t, in, 8000, toneBursts(1))
 	hi := filepath.Join(dir, "hi.wav")
 	writeWAV(t, hi, 16000, toneBursts(1))
-	const key = "000102030405060708090a0b0c0d0e0f"
+	const key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 	tests := []struct {
 		name  string
 		run   func() error
@@ -101,6 +101,9 @@ func TestVoiceCommandErrors(t *testing.T) {
 		{"scramble without key", func() error { return scrambleCmd([]string{in, filepath.Join(dir, "o.wav")}, &bytes.Buffer{}, false) }, true, "usage"},
 		{"scramble short key", func() error {
 			return scrambleCmd([]string{"--key-hex", "0011", in, filepath.Join(dir, "o.wav")}, &bytes.Buffer{}, false)
+		}, true, "64 hex digits"},
+		{"scramble 16-byte key", func() error {
+			return scrambleCmd([]string{"--key-hex", key[:32], in, filepath.Join(dir, "o.wav")}, &bytes.Buffer{}, false)
 		}, true, "hex digits"},
 		{"scramble one file", func() error { return scrambleCmd([]string{"--key-hex", key, in}, &bytes.Buffer{}, false) }, true, "usage"},
 		{"scramble bad frame size", func() error {

@@ -13,7 +13,7 @@ import (
 func BenchmarkScramble(b *testing.B) {
 	for _, n := range frameSizes {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			s := mustNew(b, testKey16, n)
+			s := mustNew(b, testKeyB, n)
 			x := speechLike(1, n, true)
 			y := make([]int16, n)
 			b.ReportAllocs()
@@ -31,7 +31,7 @@ func BenchmarkScramble(b *testing.B) {
 func BenchmarkDescramble(b *testing.B) {
 	for _, n := range frameSizes {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			s := mustNew(b, testKey16, n)
+			s := mustNew(b, testKeyB, n)
 			x := speechLike(1, n, true)
 			y := make([]int16, n)
 			b.ReportAllocs()
@@ -49,7 +49,7 @@ func BenchmarkDescramble(b *testing.B) {
 // BenchmarkParts splits the cost of a 160-sample frame into its steps.
 func BenchmarkParts(b *testing.B) {
 	const n = 160
-	s := mustNew(b, testKey16, n)
+	s := mustNew(b, testKeyB, n)
 	x := speechLike(1, n, true)
 	y := make([]int16, n)
 	w := getWork(n, s.ks.size)
@@ -97,7 +97,7 @@ func BenchmarkScrambleCalls(b *testing.B) {
 		b.Run(fmt.Sprintf("dirs=%d", calls), func(b *testing.B) {
 			ss := make([]*Scrambler, calls)
 			for i := range ss {
-				key := append([]byte(nil), testKey16...)
+				key := append([]byte(nil), testKeyB...)
 				key[0] = byte(i)
 				ss[i] = mustNew(b, key, n)
 			}

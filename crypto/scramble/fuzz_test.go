@@ -20,11 +20,11 @@ func FuzzScrambleRoundTrip(f *testing.F) {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
 	}
 	f.Add(b, uint8(2), uint32(99), uint64(3), true)
-	f.Fuzz(func(t *testing.T, data []byte, sizeSel uint8, ssrc uint32, frame uint64, aes256 bool) {
+	f.Fuzz(func(t *testing.T, data []byte, sizeSel uint8, ssrc uint32, frame uint64, keyA bool) {
 		n := frameSizes[int(sizeSel)%len(frameSizes)]
-		key := testKey16
-		if aes256 {
-			key = testKey32
+		key := testKeyB
+		if keyA {
+			key = testKeyA
 		}
 		s, err := New(key, n)
 		if err != nil {

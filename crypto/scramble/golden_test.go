@@ -104,17 +104,17 @@ func goldenInputs() []goldenCase {
 	for i := range extreme {
 		extreme[i] = []int16{32767, -32768}[i/5%2]
 	}
-	key16, key32 := hex.EncodeToString(testKey16), hex.EncodeToString(testKey32)
+	keyA, keyB := hex.EncodeToString(testKeyA), hex.EncodeToString(testKeyB)
 	return []goldenCase{
-		{Name: "speech-80-aes128", FrameSize: 80, Key: key16, SSRC: 0x1234abcd, Frame: 0, Input: pcmHex(speech[640:720])},
-		{Name: "speech-160-aes128", FrameSize: 160, Key: key16, SSRC: 0x1234abcd, Frame: 1, Input: pcmHex(speech[800:960])},
-		{Name: "speech-160-aes256", FrameSize: 160, Key: key32, SSRC: 7, Frame: 1 << 33, Input: pcmHex(speech[1600:1760])},
-		{Name: "speech-240-aes256", FrameSize: 240, Key: key32, SSRC: 0xffffffff, Frame: 99, Input: pcmHex(speech[960:1200])},
-		{Name: "speech-320-aes128", FrameSize: 320, Key: key16, SSRC: 1, Frame: 0xffffffffffffffff, Input: pcmHex(speech[1920:2240])},
-		{Name: "silence-160", FrameSize: 160, Key: key16, SSRC: 2, Frame: 2, Input: pcmHex(make([]int16, 160))},
-		{Name: "impulse-160", FrameSize: 160, Key: key16, SSRC: 3, Frame: 3, Input: pcmHex(impulse)},
-		{Name: "full-scale-160-saturating", FrameSize: 160, Key: key32, SSRC: 4, Frame: 4, Input: pcmHex(extreme)},
-		{Name: "noise-160", FrameSize: 160, Key: key32, SSRC: 5, Frame: 5, Input: pcmHex(digestInput(160, 12))},
+		{Name: "speech-80-key-b", FrameSize: 80, Key: keyB, SSRC: 0x1234abcd, Frame: 0, Input: pcmHex(speech[640:720])},
+		{Name: "speech-160-key-b", FrameSize: 160, Key: keyB, SSRC: 0x1234abcd, Frame: 1, Input: pcmHex(speech[800:960])},
+		{Name: "speech-160-key-a", FrameSize: 160, Key: keyA, SSRC: 7, Frame: 1 << 33, Input: pcmHex(speech[1600:1760])},
+		{Name: "speech-240-key-a", FrameSize: 240, Key: keyA, SSRC: 0xffffffff, Frame: 99, Input: pcmHex(speech[960:1200])},
+		{Name: "speech-320-key-b", FrameSize: 320, Key: keyB, SSRC: 1, Frame: 0xffffffffffffffff, Input: pcmHex(speech[1920:2240])},
+		{Name: "silence-160", FrameSize: 160, Key: keyB, SSRC: 2, Frame: 2, Input: pcmHex(make([]int16, 160))},
+		{Name: "impulse-160", FrameSize: 160, Key: keyB, SSRC: 3, Frame: 3, Input: pcmHex(impulse)},
+		{Name: "full-scale-160-saturating", FrameSize: 160, Key: keyA, SSRC: 4, Frame: 4, Input: pcmHex(extreme)},
+		{Name: "noise-160", FrameSize: 160, Key: keyA, SSRC: 5, Frame: 5, Input: pcmHex(digestInput(160, 12))},
 	}
 }
 
@@ -187,7 +187,7 @@ func generateGolden() (goldenVectors, error) {
 		g.Cases = append(g.Cases, c)
 	}
 	for _, n := range frameSizes {
-		for _, key := range [][]byte{testKey16, testKey32} {
+		for _, key := range [][]byte{testKeyA, testKeyB} {
 			d, err := computeDigest(hex.EncodeToString(key), n, digestFrames)
 			if err != nil {
 				return g, err

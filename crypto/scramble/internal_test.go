@@ -1,51 +1,68 @@
 package scramble
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"golang.org/x/crypto/chacha20"
 )
 
-// TestKeystreamIsAESCTR checks the key material against the standard
-// library's CTR mode with IV = SSRC || frame || 2.
-func TestKeystreamIsAESCTR(t *testing.T) {
+// TestKeystreamIsChaCha20 checks the key material, made both ways (the
+// AEAD's bulk path and the plain cipher), against RFC 8439's block
+// function test vector (section 2.3.2: key 00..1f, nonce 00 00 00 09 00 00
+// 00 4a 00 00 00 00, counter 1: SSRC 9, frame 0x4a00000000) and against
+// golang.org/x/crypto's ChaCha20 from counter 1 for other keys and nonces.
+func TestKeystreamIsChaCha20(t *testing.T) {
+	rfcKey := make([]byte, 32)
+	for i := range rfcKey {
+		rfcKey[i] = byte(i)
+	}
+	rfcBlock, _ := hex.DecodeString("10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e" +
+		"d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e")
 	tests := []struct {
 		key   []byte
 		ssrc  uint32
 		frame uint64
 	}{
-		{testKey16, 0, 0},
-		{testKey16, 0xdeadbeef, 1},
-		{testKey32, 1, 1<<40 + 7},
-		{testKey32, 0xffffffff, math.MaxUint64},
+		{rfcKey, 9, 0x4a00000000},
+		{testKeyB, 0, 0},
+		{testKeyB, 0xdeadbeef, 1},
+		{testKeyA, 1, 1<<40 + 7},
+		{testKeyA, 0xffffffff, math.MaxUint64},
 	}
 	for _, tt := range tests {
-		for _, byBlock := range []bool{false, true} {
-			saved := blockByBlock
-			blockByBlock = byBlock
+		for _, aead := range []bool{false, true} {
+			saved := useAEAD
+			useAEAD = aead
 			ks, err := newKeystream(tt.key, 1000)
-			blockByBlock = saved
+			useAEAD = saved
 			if err != nil {
 				t.Fatal(err)
 			}
 			kb := ks.newBuf()
 			ks.fill(kb, tt.ssrc, tt.frame)
-			block, _ := aes.NewCipher(tt.key)
-			iv := make([]byte, 16)
-			binary.BigEndian.PutUint32(iv, tt.ssrc)
-			binary.BigEndian.PutUint64(iv[4:], tt.frame)
-			iv[15] = 2 // the counter starts at 2
-			want := make([]byte, len(kb.buf))
-			cipher.NewCTR(block, iv).XORKeyStream(want, want)
-			if !slices.Equal(kb.buf, want) {
-				t.Errorf("key %d bytes ssrc %x frame %d block-by-block %v: keystream differs from AES-CTR", len(tt.key), tt.ssrc, tt.frame, byBlock)
+			nonce := make([]byte, 12)
+			binary.BigEndian.PutUint32(nonce, tt.ssrc)
+			binary.BigEndian.PutUint64(nonce[4:], tt.frame)
+			c, err := chacha20.NewUnauthenticatedCipher(tt.key, nonce)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if len(kb.buf) != 1008 {
-				t.Errorf("keystream of %d bytes, want 1000 rounded up to 1008", len(kb.buf))
+			c.SetCounter(1)
+			want := make([]byte, len(kb.buf))
+			c.XORKeyStream(want, want)
+			if !slices.Equal(kb.buf, want) {
+				t.Errorf("key %x ssrc %x frame %d aead %v: keystream differs from ChaCha20 from block 1", tt.key[:4], tt.ssrc, tt.frame, aead)
+			}
+			if tt.ssrc == 9 && !slices.Equal(kb.buf[:64], rfcBlock) {
+				t.Errorf("aead %v: first block %x, want RFC 8439's %x", aead, kb.buf[:64], rfcBlock)
+			}
+			if len(kb.buf) != 1024 {
+				t.Errorf("keystream of %d bytes, want 1000 rounded up to 1024", len(kb.buf))
 			}
 		}
 	}
@@ -54,16 +71,16 @@ func TestKeystreamIsAESCTR(t *testing.T) {
 // BenchmarkKeystream compares the two ways of making a frame's key
 // material on this machine (see keystream).
 func BenchmarkKeystream(b *testing.B) {
-	for _, byBlock := range []bool{false, true} {
-		name := "gcm"
-		if byBlock {
-			name = "block-by-block"
+	for _, aead := range []bool{true, false} {
+		name := "aead"
+		if !aead {
+			name = "chacha20"
 		}
 		b.Run(name, func(b *testing.B) {
-			saved := blockByBlock
-			blockByBlock = byBlock
-			ks, err := newKeystream(testKey32, 1000)
-			blockByBlock = saved
+			saved := useAEAD
+			useAEAD = aead
+			ks, err := newKeystream(testKeyA, 1024)
+			useAEAD = saved
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -42,8 +42,8 @@ type band struct {
 }
 
 // New returns a Scrambler for frames of frameSize samples (80, 160, 240 or
-// 320) keyed with a 16-byte (AES-128) or 32-byte (AES-256) key. The key is
-// the per-call, per-direction key; New keeps no reference to the slice.
+// 320) keyed with a 32-byte key (a ChaCha20 key: see keystream). The key
+// is the per-call, per-direction key; New keeps a copy, not the slice.
 func New(key []byte, frameSize int) (*Scrambler, error) {
 	t := transformFor(frameSize)
 	if t == nil {

@@ -8,9 +8,9 @@ import (
 )
 
 var (
-	testKey16 = []byte("0123456789abcdef")
-	testKey32 = []byte("0123456789abcdef0123456789ABCDEF")
-	wrongKey  = []byte("0123456789abcdeg")
+	testKeyA = []byte("0123456789abcdef0123456789ABCDEF")
+	testKeyB = []byte("hushbox scrambler test key no. 2")
+	wrongKey = []byte("0123456789abcdef0123456789ABCDEG")
 )
 
 const testSSRC = 0x1234abcd
@@ -51,20 +51,21 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		n       int
 		wantErr error
 	}{
-		{"aes-128 160", testKey16, 160, nil},
-		{"aes-256 160", testKey32, 160, nil},
-		{"80", testKey16, 80, nil},
-		{"240", testKey16, 240, nil},
-		{"320", testKey32, 320, nil},
-		{"size 0", testKey16, 0, ErrFrameSize},
-		{"size -160", testKey16, -160, ErrFrameSize},
-		{"size 159", testKey16, 159, ErrFrameSize},
-		{"size 161", testKey16, 161, ErrFrameSize},
-		{"size 480", testKey16, 480, ErrFrameSize},
+		{"key A 160", testKeyA, 160, nil},
+		{"key B 160", testKeyB, 160, nil},
+		{"80", testKeyB, 80, nil},
+		{"240", testKeyB, 240, nil},
+		{"320", testKeyA, 320, nil},
+		{"size 0", testKeyB, 0, ErrFrameSize},
+		{"size -160", testKeyB, -160, ErrFrameSize},
+		{"size 159", testKeyB, 159, ErrFrameSize},
+		{"size 161", testKeyB, 161, ErrFrameSize},
+		{"size 480", testKeyB, 480, ErrFrameSize},
 		{"nil key", nil, 160, ErrKeySize},
-		{"15-byte key", testKey16[:15], 160, ErrKeySize},
-		{"24-byte key", testKey32[:24], 160, ErrKeySize},
-		{"33-byte key", append(slices.Clone(testKey32), 0), 160, ErrKeySize},
+		{"15-byte key", testKeyB[:15], 160, ErrKeySize},
+		{"16-byte key (AES-128 before version 3)", testKeyB[:16], 160, ErrKeySize},
+		{"24-byte key", testKeyA[:24], 160, ErrKeySize},
+		{"33-byte key", append(slices.Clone(testKeyA), 0), 160, ErrKeySize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,7 +84,7 @@ func TestNewRejectsBadArguments(t *testing.T) {
 }
 
 func TestScrambleRejectsBadLengths(t *testing.T) {
-	s := mustNew(t, testKey16, 160)
+	s := mustNew(t, testKeyB, 160)
 	tests := []struct {
 		name     string
 		src, dst int
@@ -119,7 +120,7 @@ func TestRoundTripSNR(t *testing.T) {
 	for _, n := range frameSizes {
 		for _, tel := range []bool{true, false} {
 			x := speechLike(uint64(n), 4*SampleRate, tel)
-			s := mustNew(t, testKey16, n)
+			s := mustNew(t, testKeyB, n)
 			y := scrambleAll(t, s, x)
 			z := descrambleAll(t, s, y)
 			direct := snrDB(x, z)
@@ -150,7 +151,7 @@ func TestRoundTripSNR(t *testing.T) {
 func TestWrongKeyUncorrelated(t *testing.T) {
 	for _, tel := range []bool{true, false} {
 		x := speechLike(7, 4*SampleRate, tel)
-		good := mustNew(t, testKey16, 160)
+		good := mustNew(t, testKeyB, 160)
 		y := scrambleAll(t, good, x)
 		bad := mustNew(t, wrongKey, 160)
 		tests := []struct {
@@ -191,7 +192,7 @@ func must[T any](v T, err error) T {
 func TestEnergyPreserved(t *testing.T) {
 	for _, n := range frameSizes {
 		x := speechLike(uint64(n)+100, 2*SampleRate, true)
-		s := mustNew(t, testKey32, n)
+		s := mustNew(t, testKeyA, n)
 		y := scrambleAll(t, s, x)
 		worst := 0.0
 		for i := 0; i+n <= len(x); i += n {
@@ -219,12 +220,12 @@ func TestEnergyPreserved(t *testing.T) {
 func TestFrameIndependence(t *testing.T) {
 	const n, frames = 160, 20
 	x := speechLike(3, n*frames, true)
-	s := mustNew(t, testKey16, n)
+	s := mustNew(t, testKeyB, n)
 	y := scrambleAll(t, s, x)
 	want := descrambleAll(t, s, y)
 	order := []int{7, 19, 0, 3, 3, 12, 1}
 	for _, f := range order {
-		fresh := mustNew(t, testKey16, n)
+		fresh := mustNew(t, testKeyB, n)
 		got := make([]int16, n)
 		if err := fresh.Descramble(got, y[f*n:(f+1)*n], testSSRC, uint64(f)); err != nil {
 			t.Fatal(err)
@@ -254,7 +255,7 @@ func TestFrameIndependence(t *testing.T) {
 func TestScrambledIsUnintelligible(t *testing.T) {
 	for _, n := range frameSizes {
 		x := speechLike(uint64(n)+5, 2*SampleRate, true)
-		s := mustNew(t, testKey16, n)
+		s := mustNew(t, testKeyB, n)
 		y := scrambleAll(t, s, x)
 		g := make([]int16, len(x))
 		for i, v := range x {
@@ -276,7 +277,7 @@ func TestScrambledIsUnintelligible(t *testing.T) {
 // under two SSRCs, scrambles differently.
 func TestDifferentFramesGetDifferentMixing(t *testing.T) {
 	x := speechLike(9, 160*10, true)[160*5 : 160*6]
-	s := mustNew(t, testKey16, 160)
+	s := mustNew(t, testKeyB, 160)
 	out := func(ssrc uint32, frame uint64) []int16 {
 		y := make([]int16, 160)
 		if err := s.Scramble(y, x, ssrc, frame); err != nil {
@@ -311,7 +312,7 @@ func TestBandsStayInPlace(t *testing.T) {
 		}
 		return x
 	}
-	s := mustNew(t, testKey16, n)
+	s := mustNew(t, testKeyB, n)
 	ranges := bandRanges(n)
 	tests := []struct {
 		hz      float64
@@ -353,7 +354,7 @@ func TestBandsStayInPlace(t *testing.T) {
 func TestInPlace(t *testing.T) {
 	for _, n := range frameSizes {
 		x := speechLike(11, n*3, true)[n : 2*n]
-		s := mustNew(t, testKey32, n)
+		s := mustNew(t, testKeyA, n)
 		want := make([]int16, n)
 		if err := s.Scramble(want, x, 9, 42); err != nil {
 			t.Fatal(err)
@@ -379,7 +380,7 @@ func TestInPlace(t *testing.T) {
 }
 
 func TestNoAllocations(t *testing.T) {
-	s := mustNew(t, testKey16, 160)
+	s := mustNew(t, testKeyB, 160)
 	x := speechLike(1, 160, true)
 	y := make([]int16, 160)
 	frame := uint64(0)
@@ -402,7 +403,7 @@ func TestSaturates(t *testing.T) {
 			x[i] = -32768
 		}
 	}
-	s := mustNew(t, testKey16, 160)
+	s := mustNew(t, testKeyB, 160)
 	clipped := 0
 	for f := uint64(0); f < 50; f++ {
 		y := make([]int16, 160)

@@ -20,15 +20,15 @@ type work struct {
 var workPools [len(frameSizes)]sync.Pool
 
 // getWork returns a work area for frame size n whose key-material buffer
-// holds ksSize bytes plus a GCM tag. n must be a supported size; ksSize
-// is a function of n, so every area of a pool fits every Scrambler of
-// that size.
+// holds ksSize bytes plus room for the AEAD's tag. n must be a supported
+// size; ksSize is a function of n, so every area of a pool fits every
+// Scrambler of that size.
 func getWork(n, ksSize int) *work {
 	p := poolFor(n)
 	if w, ok := p.Get().(*work); ok {
 		return w
 	}
-	out := make([]byte, ksSize, ksSize+16)
+	out := make([]byte, ksSize, ksSize+tagBytes)
 	return &work{
 		coef: make([]int32, n), mixed: make([]int32, n), tmp: newScratch(n),
 		ks: ksBuf{out: out, buf: out},

@@ -98,7 +98,7 @@ func TestPassAndDrop(t *testing.T) {
 // Scrambler), every frame is counted, and a size the scrambler lacks is
 // dropped, not sent in clear.
 func TestFrameSizeChange(t *testing.T) {
-	k1, k2 := make([]byte, 16), make([]byte, 16)
+	k1, k2 := make([]byte, 32), make([]byte, 32)
 	k1[0], k2[0] = 1, 2
 	tx := New(media.AtoB, k1, k2)
 	rx := New(media.BtoA, k2, k1)
@@ -136,7 +136,7 @@ func TestFrameSizeChange(t *testing.T) {
 // TestNoAllocations: the per-packet path allocates nothing once the
 // Scrambler of the size exists.
 func TestNoAllocations(t *testing.T) {
-	h := New(media.AtoB, make([]byte, 16), make([]byte, 16))
+	h := New(media.AtoB, make([]byte, 32), make([]byte, 32))
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptPCMA, SSRC: 9}, Payload: make([]byte, 160)}
 	h.ProcessRTP(media.AtoB, pkt)
 	for _, d := range []media.Direction{media.AtoB, media.BtoA} {
