@@ -55,14 +55,15 @@
 //
 // # Keystream
 //
-// AES-CTR with the caller's 16- or 32-byte key (one key per call and
-// direction), counter blocks SSRC (4 bytes big-endian) || frame number (8
-// bytes big-endian) || c (4 bytes big-endian) for c = 2, 3, ...: computed
-// as the AES-GCM encryption of zeros under the nonce SSRC || frame number,
-// the standard library's allocation-free bulk CTR (GCM keeps c = 1 for its
-// tag, which is dropped). 1024 bytes per 160-sample frame. The byte layout
-// of the keystream (which bytes choose which swap, sign and angle) is in
-// docs/scrambler.md.
+// ChaCha20 (RFC 8439) with the caller's 32-byte key (one key per call and
+// direction), nonce SSRC (4 bytes big-endian) || frame number (8 bytes
+// big-endian), block counter 1, 2, ...: on amd64 computed as the
+// ChaCha20-Poly1305 encryption of zeros under that nonce (the AEAD's
+// assembly; its tag is dropped), elsewhere with the plain cipher. 1024
+// bytes per 160-sample frame. Versions 1 and 2 of the specification used
+// AES-CTR, which the boards' Cortex-A7 must compute in software (45 % of a
+// relayed frame there). The byte layout of the keystream (which bytes
+// choose which swap, sign and angle) is in docs/scrambler.md.
 //
 // # Known leaks
 //

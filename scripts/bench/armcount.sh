@@ -74,7 +74,7 @@ flock /tmp/hushbox-heavy.lock \
 		if (f ~ /g711/) return "G.711"
 		if (f ~ /pbx\/media|pion\/rtp/) return "relay (pbx/media, pion/rtp)"
 		if (f ~ /x\/sys\/unix|^syscall\./) return "system-call wrappers"
-		if (f ~ /aes|keystream|cipher|subtle|fips140/) return "keystream (AES-CTR)"
+		if (f ~ /chacha20|poly1305|aes|keystream|cipher|subtle|fips140/) return "keystream (ChaCha20; AES before version 3)"
 		if (f ~ /mix|rotate|permute/) return "mixing"
 		if (f ~ /forward|inverse|fft|radix/) return "transforms (DCT by FFT)"
 		if (f ~ /^runtime\.|^sync\.|^internal\//) return "runtime helpers (in window)"
