@@ -119,9 +119,14 @@ type poller struct {
 	free  []int32
 	buf   []byte
 	proc  *processor
-	rsa   unix.RawSockaddrInet6 // recvfrom's source address
-	rsaLn uint32
+	rsa   unix.RawSockaddrInet6 // recvmsg's source address
+	iov   unix.Iovec
+	msg   unix.Msghdr
+	cmsg  [64]byte // recvmsg's control data: the receive timestamp
 	wbuf  [8]byte
+
+	// hold counts how long datagrams waited in the sockets (hold.go).
+	hold holdRecorder
 
 	// batches counts the non-empty epoll_wait batches (for tests).
 	batches atomic.Uint64
@@ -163,9 +168,19 @@ func newPoller(log *slog.Logger) (*poller, error) {
 		buf:    newReadBuffer(),
 		proc:   newProcessor(),
 	}
+	p.hold.log = log
+	p.iov.Base = unsafe.SliceData(p.buf)
+	p.iov.SetLen(maxPacket + 1)
+	p.msg.Name = (*byte)(unsafe.Pointer(&p.rsa))
+	p.msg.Iov = &p.iov
+	p.msg.Iovlen = 1
+	p.msg.Control = &p.cmsg[0]
 	go p.run()
 	return p, nil
 }
+
+// holds returns the poller's hold counters.
+func (p *poller) holds() HoldStats { return p.hold.snapshot() }
 
 // add puts s's four sockets into the epoll set; relaying starts when it
 // returns nil.
@@ -254,7 +269,7 @@ func (p *poller) run() {
 // serve relays what a ready socket holds, up to drainPerSocket datagrams.
 func (p *poller) serve(sl *pollSlot) {
 	for range drainPerSocket {
-		b, src, err := p.recvFrom(sl.fd)
+		b, src, rxNs, err := p.recvFrom(sl.fd)
 		if err != nil {
 			if err == unix.EAGAIN {
 				return
@@ -265,6 +280,9 @@ func (p *poller) serve(sl *pollSlot) {
 			}
 			sl.s.readErr(sl.in, what, err)
 			return
+		}
+		if rxNs != 0 {
+			p.hold.record(rxNs, time.Now().UnixNano())
 		}
 		if sl.rtcp {
 			sl.s.relayRTCP(sl.in, sl.out, b, src)
@@ -292,24 +310,39 @@ func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
 	}
 }
 
-// recvFrom is a non-blocking recvfrom into the poller's buffer that
-// allocates nothing. A datagram longer than maxPacket comes back
-// truncated to maxPacket+1 bytes.
-func (p *poller) recvFrom(fd int) ([]byte, netip.AddrPort, error) {
-	buf := p.buf[:maxPacket+1]
+// recvFrom is a non-blocking recvmsg into the poller's buffer that
+// allocates nothing: the datagram, its source and the kernel's receive
+// time (unix ns, microsecond resolution; 0 when the socket gave none). A datagram longer than
+// maxPacket comes back truncated to maxPacket+1 bytes.
+func (p *poller) recvFrom(fd int) ([]byte, netip.AddrPort, int64, error) {
 	for {
-		p.rsaLn = uint32(unsafe.Sizeof(p.rsa))
-		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd),
-			uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0,
-			uintptr(unsafe.Pointer(&p.rsa)), uintptr(unsafe.Pointer(&p.rsaLn)))
+		p.msg.Namelen = uint32(unsafe.Sizeof(p.rsa))
+		p.msg.SetControllen(len(p.cmsg))
+		p.msg.Flags = 0
+		n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.msg)), 0)
 		if e == unix.EINTR {
 			continue
 		}
 		if e != 0 {
-			return nil, netip.AddrPort{}, e
+			return nil, netip.AddrPort{}, 0, e
 		}
-		return buf[:n], sockaddrToAddrPort(&p.rsa), nil
+		return p.buf[:n], sockaddrToAddrPort(&p.rsa), p.rxTime(), nil
 	}
+}
+
+// rxTime reads the SCM_TIMESTAMP control message recvmsg left in p.cmsg
+// (the only one the sockets ask for, see bindRaw), in unix ns; 0 when
+// there is none.
+func (p *poller) rxTime() int64 {
+	if int(p.msg.Controllen) < unix.CmsgLen(int(unsafe.Sizeof(unix.Timeval{}))) {
+		return 0
+	}
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&p.cmsg[0]))
+	if h.Level != unix.SOL_SOCKET || h.Type != unix.SCM_TIMESTAMP {
+		return 0
+	}
+	tv := (*unix.Timeval)(unsafe.Pointer(&p.cmsg[unix.CmsgLen(0)]))
+	return tv.Nano()
 }
 
 // sockaddrToAddrPort reads an AF_INET or AF_INET6 address as the net
@@ -480,6 +513,12 @@ func bindRaw(ip netip.Addr, port int) (*rawSock, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("SO_BROADCAST: %w", err)
 	}
+	// The kernel's receive time of every datagram, for the relay's hold
+	// measure (hold.go). Without it the relay works and measures nothing.
+	// Microseconds (SO_TIMESTAMP) are plenty for holds of milliseconds, and
+	// qemu's user-mode emulation, which runs the ARMv7 tests, passes them
+	// through (it drops SO_TIMESTAMPNS).
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMP, 1)
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("bind %s: %w", netip.AddrPortFrom(ip, uint16(port)), err)

@@ -4,8 +4,13 @@ package media
 
 import (
 	"bytes"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
 	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -64,5 +69,74 @@ func TestPollerDrainsBacklog(t *testing.T) {
 	}
 	if used := s.polled.batches.Load() - before; used > backlog/drainPerSocket+2 {
 		t.Errorf("a backlog of %d datagrams took %d batches, want at most %d", backlog, used, backlog/drainPerSocket+2)
+	}
+}
+
+// TestPollerMeasuresHolds: a datagram that waited in its socket while the
+// poller could not run shows up in the relay's holds (from the kernel's
+// receive timestamp) and in one warning line, as a starved relay would in
+// the daemon's log; datagrams read at once do not.
+func TestPollerMeasuresHolds(t *testing.T) {
+	var logs syncBuffer
+	var r *Relay
+	var s *Session
+	for range 20 {
+		base := 20000 + 2*rand.IntN(19000)
+		var err error
+		r, err = NewRelay(Config{BindIP: loopback, PortMin: base, PortMax: base + 3,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.loop = loopAuto
+		if s, err = r.NewSession(); err == nil {
+			break
+		}
+		r.Close()
+		if !errors.Is(err, ErrNoPorts) {
+			t.Fatal(err)
+		}
+	}
+	if s == nil {
+		t.Fatal("no free port range found on 127.0.0.1")
+	}
+	t.Cleanup(func() { r.Close() })
+	if s.polled == nil {
+		t.Fatal("session not on the poller")
+	}
+	pa, pb := newPeer(t), newPeer(t)
+	s.A().SetRemote(pa.addr())
+	s.B().SetRemote(pb.addr())
+	h := &holdHook{entered: make(chan struct{}), release: make(chan struct{})}
+	s.SetHook(h)
+	pkt := func(seq uint16) []byte { return rtpPacket(0, false, seq, []byte("held")) }
+	pa.send(s.A().Port(), pkt(0))
+	<-h.entered // the poller is held in the hook
+	sent := time.Now()
+	pa.send(s.A().Port(), pkt(1))
+	const held = 80 * time.Millisecond
+	time.Sleep(held)
+	close(h.release)
+	for seq := range uint16(2) {
+		if b, _ := pb.recv(); !bytes.Equal(b, pkt(seq)) {
+			t.Fatalf("packet %d: got %x", seq, b)
+		}
+	}
+	got := r.Holds()
+	if got.Count != 2 {
+		t.Errorf("%d datagrams measured, want 2", got.Count)
+	}
+	if got.Max < held || got.Max > time.Since(sent) {
+		t.Errorf("longest hold %v, want between %v and %v", got.Max, held, time.Since(sent))
+	}
+	var over60 uint64 // buckets above HoldBounds[6] = 60 ms
+	for _, n := range got.Buckets[7:] {
+		over60 += n
+	}
+	if over60 < 1 {
+		t.Errorf("no hold over 60 ms in the histogram %v", got.Buckets)
+	}
+	if c := strings.Count(logs.String(), `msg="media: relay held packets"`); c != 1 {
+		t.Errorf("%d hold warnings, want 1:\n%s", c, logs.String())
 	}
 }

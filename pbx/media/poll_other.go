@@ -21,5 +21,6 @@ func newPoller(*slog.Logger) (*poller, error) { return nil, errNoPoller }
 func (p *poller) add(*Session) error          { return errNoPoller }
 func (p *poller) remove(*Session)             {}
 func (p *poller) stop()                       {}
+func (p *poller) holds() HoldStats            { return HoldStats{} }
 
 func bindRawPair(netip.Addr, int) (rtp, rtcp udpSock, err error) { return nil, nil, errNoPoller }

@@ -102,6 +102,20 @@ func (r *Relay) InUse() int {
 	return r.pool.inUse
 }
 
+// Holds returns how long datagrams waited in the relay's sockets before
+// it read them, summed over its pollers (hold.go); zero on the goroutine
+// path, which has no receive timestamps.
+func (r *Relay) Holds() HoldStats {
+	r.mu.Lock()
+	polls := r.polls
+	r.mu.Unlock()
+	var h HoldStats
+	for _, p := range polls {
+		h.add(p.holds())
+	}
+	return h
+}
+
 // NewSession allocates two port pairs (leg A and leg B), binds their
 // sockets and starts relaying. It fails with ErrNoPorts when the range is
 // exhausted.

@@ -1,0 +1,122 @@
+package media
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Holds: how long datagrams waited in the relay's sockets before the relay
+// read them, from the kernel's receive timestamp (SO_TIMESTAMP) to the
+// read. A relay that cannot run (its process starved of CPU, throttled by
+// its cgroup, paused by the collector, waiting behind other goroutines)
+// holds every stream it carries, and the callers hear a gap; this is the
+// one place that gap can be told apart from the network's or the phones'.
+// Only the Linux poller measures it (the goroutine path has no receive
+// timestamps); the Relay's Holds sums its pollers.
+
+// HoldBounds are the upper bounds of the hold histogram's buckets (a
+// Prometheus-style "le" histogram; one more bucket holds the rest).
+var HoldBounds = [...]time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond,
+	60 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
+	500 * time.Millisecond, time.Second,
+}
+
+// HoldWarn is the hold from which the relay logs a warning: a datagram
+// held this long reaches its listener 20 ms + HoldWarn after the one
+// before it, about the most a phone's packet-loss concealment hides.
+const HoldWarn = 40 * time.Millisecond
+
+// holdWarnEvery bounds the hold warnings to one a second per poller.
+const holdWarnEvery = time.Second
+
+// HoldStats is a snapshot of a relay's holds.
+type HoldStats struct {
+	// Buckets[i] counts the holds of at most HoldBounds[i] (and more
+	// than HoldBounds[i-1]); the last bucket counts the longer ones.
+	Buckets [len(HoldBounds) + 1]uint64
+	Count   uint64        // datagrams measured
+	Sum     time.Duration // their holds added up
+	Max     time.Duration // the longest hold
+	MaxAt   time.Time     // when the longest hold ended (the read)
+}
+
+// add sums o into h.
+func (h *HoldStats) add(o HoldStats) {
+	for i, v := range o.Buckets {
+		h.Buckets[i] += v
+	}
+	h.Count += o.Count
+	h.Sum += o.Sum
+	if o.Max > h.Max {
+		h.Max, h.MaxAt = o.Max, o.MaxAt
+	}
+}
+
+// holdRecorder counts one poller's holds. record runs on the poller's
+// goroutine only; snapshot may run anywhere, hence the atomics.
+type holdRecorder struct {
+	buckets [len(HoldBounds) + 1]atomic.Uint64
+	count   atomic.Uint64
+	sumNs   atomic.Int64
+	maxNs   atomic.Int64
+	maxAtNs atomic.Int64
+
+	// The poller's own: warning rate limit.
+	lastWarn   int64 // unix ns of the last warning
+	suppressed int   // holds of HoldWarn or more not logged since then
+	log        *slog.Logger
+}
+
+// record counts a datagram received by the kernel at rxNs and read at
+// nowNs (both unix ns). A receive time after the read (the wall clock
+// stepped back) counts as no hold.
+func (r *holdRecorder) record(rxNs, nowNs int64) {
+	d := max(nowNs-rxNs, 0)
+	i := 0
+	for i < len(HoldBounds) && time.Duration(d) > HoldBounds[i] {
+		i++
+	}
+	r.buckets[i].Add(1)
+	r.count.Add(1)
+	r.sumNs.Add(d)
+	if d > r.maxNs.Load() {
+		r.maxNs.Store(d)
+		r.maxAtNs.Store(nowNs)
+	}
+	if time.Duration(d) >= HoldWarn {
+		r.warn(time.Duration(d), nowNs)
+	}
+}
+
+// warn logs a hold of HoldWarn or more, at most once per holdWarnEvery:
+// one stall of the relay holds every stream at once, and one line says
+// so. The line counts the long holds it stands for.
+func (r *holdRecorder) warn(d time.Duration, nowNs int64) {
+	if nowNs-r.lastWarn < int64(holdWarnEvery) {
+		r.suppressed++
+		return
+	}
+	if r.log != nil {
+		r.log.Warn("media: relay held packets", "held_ms", d.Milliseconds(),
+			"from_unix_ms", time.Unix(0, nowNs-int64(d)).UnixMilli(), "more_since_last", r.suppressed)
+	}
+	r.lastWarn, r.suppressed = nowNs, 0
+}
+
+// snapshot reads the counters.
+func (r *holdRecorder) snapshot() HoldStats {
+	var h HoldStats
+	for i := range r.buckets {
+		h.Buckets[i] = r.buckets[i].Load()
+	}
+	h.Count = r.count.Load()
+	h.Sum = time.Duration(r.sumNs.Load())
+	h.Max = time.Duration(r.maxNs.Load())
+	if at := r.maxAtNs.Load(); at != 0 {
+		h.MaxAt = time.Unix(0, at)
+	}
+	return h
+}
