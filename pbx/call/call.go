@@ -318,12 +318,12 @@ func (c *Call) secureAnswer(ans *sdp.Session) (*scrambler.Hook, string, *sdp.Ses
 		}
 		defer ck.Wipe()
 		// Leg B is the trunk: audio towards it (A to B) is scrambled.
-		h := scrambler.New(media.AtoB, ck.ScrambleTx[:], ck.ScrambleRx[:])
+		h := scrambler.New(media.AtoB, ck.ScrambleTx, ck.ScrambleRx)
 		return h, ck.SAS, withExtra(ans), nil
 	case c.in != nil:
 		ck := c.in.keys
 		// Leg A is the trunk: audio towards it (B to A) is scrambled.
-		h := scrambler.New(media.BtoA, ck.ScrambleTx[:], ck.ScrambleRx[:])
+		h := scrambler.New(media.BtoA, ck.ScrambleTx, ck.ScrambleRx)
 		sas := ck.SAS
 		ck.Wipe()
 		return h, sas, withExtra(ans, keys.AttributeName+":"+c.in.ex.Attribute()), nil

@@ -65,15 +65,17 @@ const (
 
 // New makes a hook. scrambleDir is the relay direction that goes towards
 // the scrambled leg (media.AtoB when leg B is the trunk); txKey scrambles
-// it and rxKey descrambles the other direction.
-func New(scrambleDir media.Direction, txKey, rxKey []byte) *Hook {
+// it and rxKey descrambles the other direction. The keys are arrays, so a
+// key of the wrong size (which would leave every frame dropped) does not
+// compile.
+func New(scrambleDir media.Direction, txKey, rxKey [32]byte) *Hook {
 	h := &Hook{scrambleDir: scrambleDir}
 	other := media.BtoA
 	if scrambleDir == media.BtoA {
 		other = media.AtoB
 	}
-	h.dirs[scrambleDir] = &direction{key: append([]byte(nil), txKey...)}
-	h.dirs[other] = &direction{key: append([]byte(nil), rxKey...), descramble: true}
+	h.dirs[scrambleDir] = &direction{key: txKey[:]}
+	h.dirs[other] = &direction{key: rxKey[:], descramble: true}
 	return h
 }
 
@@ -99,7 +101,7 @@ func (d *direction) scrambler(n int) *scramble.Scrambler {
 	if s == nil {
 		var err error
 		if s, err = scramble.New(d.key, n); err != nil {
-			d.bad[i] = true // remembered: a bad key or size stays bad
+			d.bad[i] = true // remembered: a size the scrambler lacks stays bad
 			return nil
 		}
 		d.bySize[i] = s

@@ -20,7 +20,7 @@ func BenchmarkHook(b *testing.B) {
 		dir  media.Direction
 	}{{"scramble", media.AtoB}, {"descramble", media.BtoA}} {
 		b.Run(c.name, func(b *testing.B) {
-			h := New(media.AtoB, bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32))
+			h := New(media.AtoB, [32]byte(bytes.Repeat([]byte{1}, 32)), [32]byte(bytes.Repeat([]byte{2}, 32)))
 			payload := make([]byte, 160)
 			for i := range payload {
 				payload[i] = byte(i * 7)

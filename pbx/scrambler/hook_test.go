@@ -33,7 +33,7 @@ func corr(a, b []int16) float64 {
 // What B's phone gets matches what A's phone sent; what crosses the trunk
 // does not.
 func TestTrunkRoundTrip(t *testing.T) {
-	k1, k2 := make([]byte, 32), make([]byte, 32)
+	var k1, k2 [32]byte
 	for i := range k1 {
 		k1[i], k2[i] = byte(i), byte(100+i)
 	}
@@ -79,7 +79,7 @@ func TestTrunkRoundTrip(t *testing.T) {
 }
 
 func TestPassAndDrop(t *testing.T) {
-	h := New(media.AtoB, make([]byte, 32), make([]byte, 32))
+	h := New(media.AtoB, [32]byte{}, [32]byte{})
 	dtmf := &rtp.Packet{Header: rtp.Header{PayloadType: 101}, Payload: []byte{1, 2, 3, 4}}
 	if !h.ProcessRTP(media.AtoB, dtmf) || string(dtmf.Payload) != "\x01\x02\x03\x04" {
 		t.Fatal("telephone-event must pass untouched")
@@ -98,7 +98,7 @@ func TestPassAndDrop(t *testing.T) {
 // Scrambler), every frame is counted, and a size the scrambler lacks is
 // dropped, not sent in clear.
 func TestFrameSizeChange(t *testing.T) {
-	k1, k2 := make([]byte, 32), make([]byte, 32)
+	var k1, k2 [32]byte
 	k1[0], k2[0] = 1, 2
 	tx := New(media.AtoB, k1, k2)
 	rx := New(media.BtoA, k2, k1)
@@ -136,7 +136,7 @@ func TestFrameSizeChange(t *testing.T) {
 // TestNoAllocations: the per-packet path allocates nothing once the
 // Scrambler of the size exists.
 func TestNoAllocations(t *testing.T) {
-	h := New(media.AtoB, make([]byte, 32), make([]byte, 32))
+	h := New(media.AtoB, [32]byte{}, [32]byte{})
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptPCMA, SSRC: 9}, Payload: make([]byte, 160)}
 	h.ProcessRTP(media.AtoB, pkt)
 	for _, d := range []media.Direction{media.AtoB, media.BtoA} {

@@ -17,5 +17,5 @@ func benchKey(i int, leg, who string) srtp.Crypto {
 	return srtp.Crypto{Tag: 1, Suite: s, Key: sum[:s.KeyLen()]}
 }
 
-// scrambleKey is the fixed 16-byte scrambler key of the benchmark.
-var scrambleKey = []byte("hushbox-bench-16")
+// scrambleKey is the fixed 32-byte scrambler key of the benchmark.
+var scrambleKey = [32]byte([]byte("hushbox-bench-scrambler-key-32b!"))
