@@ -51,7 +51,7 @@ import (
 // second the guard refused, and call setup success during the flood. The
 // last line is the summary:
 //
-//	testbed-handoff: dropped=0 max_gap_ms=X heard_max_gap_ms=H moved_ms=Y ... setup_success=S% ... unguarded_cps=C flood_x=F ... gap_ms=before:..,flood:..,handoff:..,cloud:..,handback:..,after:.. heard_gap_ms=... host_stall_max_ms=S max_gap_ms_less_host_stalls=U
+//	testbed-handoff: dropped=0 max_gap_ms=X heard_max_gap_ms=H moved_ms=Y ... setup_success=S% ... unguarded_cps=C flood_x=F ... gap_ms=before:..,flood:..,handoff:..,cloud:..,handback:..,after:.. heard_gap_ms=... host_stall_max_ms=S max_gap_ms_less_host_stalls=U relay_hold_max_ms=board:B,cloud:C
 //
 // max_gap_ms and gap_ms are the gaps the path made (pathGap: what a party
 // would hear from a peer that sends on time); heard_max_gap_ms and
@@ -60,6 +60,9 @@ import (
 // host kept one of this machine's CPUs (the probe in
 // testbed_hoststall_test.go), and max_gap_ms_less_host_stalls the longest
 // path silence less the time within it that some CPU was so stalled.
+// relay_hold_max_ms is the longest time the board's and the cloud's relay
+// left datagrams in their sockets (their logs' "media: relay held packets"
+// lines, holds of 40 ms or more; 0: none that long).
 
 // Sizes and bounds of the scenario.
 const (
@@ -480,6 +483,9 @@ func TestTestbedHandoff(t *testing.T) {
 	windowEnd := time.Now()
 	status := mon.last()
 	stalls := probe.stop()
+	// The relays' own holds (their logs): a stall of the board's or the
+	// cloud's relay holds every stream through it.
+	holds := append(parseRelayHolds("board", board.stderr.String()), parseRelayHolds("cloud", cloud.stderr.String())...)
 	if !probe.rt {
 		t.Log("host-stall probe without real-time priority: its stalls include the guest's own scheduling")
 	}
@@ -572,10 +578,11 @@ func TestTestbedHandoff(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("longest RTP gap %s (%s - %s, %.1f s): heard %d ms (%s; silent in its middle half: %d remote, %d LAN parties; host stalls: %s), path %d ms (%s; host stalls: %s)",
+		t.Logf("longest RTP gap %s (%s - %s, %.1f s): heard %d ms (%s; silent in its middle half: %d remote, %d LAN parties; host stalls: %s), path %d ms (%s; host stalls: %s; relay holds: %s)",
 			ph.name, ph.from.Format("15:04:05.000"), ph.to.Format("15:04:05.000"), ph.to.Sub(ph.from).Seconds(),
 			worst.Milliseconds(), who, shared["remote"], shared["lan"], stallsWithin(stalls, worstAt, worstAt.Add(worst)),
-			worstPath.Milliseconds(), whoPath, stallsWithin(stalls, worstPathAt, worstPathAt.Add(worstPath)))
+			worstPath.Milliseconds(), whoPath, stallsWithin(stalls, worstPathAt, worstPathAt.Add(worstPath)),
+			holdsWithin(holds, worstPathAt, worstPathAt.Add(worstPath)))
 		phaseGaps = append(phaseGaps, fmt.Sprintf("%s:%d", ph.name, worst.Milliseconds()))
 		phasePath = append(phasePath, fmt.Sprintf("%s:%d", ph.name, worstPath.Milliseconds()))
 	}
@@ -616,9 +623,10 @@ func TestTestbedHandoff(t *testing.T) {
 	// The longest silence the path made, packet by packet: loss or delay,
 	// and which way the packets came (board or cloud).
 	if worstSilence.longest > 0 && worstSilence.longest < hoStallLimit {
-		t.Logf("the longest path silence, %s at %s (%d ms; host stalls: %s), packet by packet (times from its start):", worstParty.name,
+		t.Logf("the longest path silence, %s at %s (%d ms; host stalls: %s; relay holds: %s), packet by packet (times from its start):", worstParty.name,
 			worstSilence.at.Format("15:04:05.000"), worstSilence.longest.Milliseconds(),
-			stallsWithin(stalls, worstSilence.at, worstSilence.at.Add(worstSilence.longest)))
+			stallsWithin(stalls, worstSilence.at, worstSilence.at.Add(worstSilence.longest)),
+			holdsWithin(holds, worstSilence.at, worstSilence.at.Add(worstSilence.longest)))
 		for _, line := range silenceTimeline(captured[worstParty.side], sentBy[worstParty.side], worstParty.addr,
 			worstSilence.at, worstSilence.longest, 60*time.Millisecond) {
 			t.Log("    " + line)
@@ -649,9 +657,10 @@ func TestTestbedHandoff(t *testing.T) {
 	if unguarded > 0 {
 		floodX = floodSent / unguarded
 	}
-	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d heard_max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s heard_gap_ms=%s host_stall_max_ms=%d max_gap_ms_less_host_stalls=%d",
+	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d heard_max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s heard_gap_ms=%s host_stall_max_ms=%d max_gap_ms_less_host_stalls=%d relay_hold_max_ms=board:%d,cloud:%d",
 		dropped, maxPath.Milliseconds(), maxGap.Milliseconds(), movedMS, movedN, hoCalls, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU,
-		unguarded, floodX, floodSent, strings.Join(phasePath, ","), strings.Join(phaseGaps, ","), hostMax.Milliseconds(), maxUnstalled.Milliseconds())
+		unguarded, floodX, floodSent, strings.Join(phasePath, ","), strings.Join(phaseGaps, ","), hostMax.Milliseconds(), maxUnstalled.Milliseconds(),
+		longestHold(holds, "board", from, windowEnd).Milliseconds(), longestHold(holds, "cloud", from, windowEnd).Milliseconds())
 	t.Log(summary)
 	fmt.Println(summary)
 	tb.assertContained(t)

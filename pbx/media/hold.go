@@ -64,10 +64,13 @@ type holdRecorder struct {
 	maxNs   atomic.Int64
 	maxAtNs atomic.Int64
 
-	// The poller's own: warning rate limit.
-	lastWarn   int64 // unix ns of the last warning
-	suppressed int   // holds of HoldWarn or more not logged since then
-	log        *slog.Logger
+	// The poller's own: the batch's longest hold and the warnings' rate
+	// limit.
+	batchMax, batchAt int64 // ns; unix ns of its read
+	lastWarn          int64 // unix ns of the last warning
+	suppressed        int   // batches with a long hold not logged since then
+	suppressedMax     int64 // the longest of their holds, ns
+	log               *slog.Logger
 }
 
 // record counts a datagram received by the kernel at rxNs and read at
@@ -86,24 +89,33 @@ func (r *holdRecorder) record(rxNs, nowNs int64) {
 		r.maxNs.Store(d)
 		r.maxAtNs.Store(nowNs)
 	}
-	if time.Duration(d) >= HoldWarn {
-		r.warn(time.Duration(d), nowNs)
+	if d > r.batchMax {
+		r.batchMax, r.batchAt = d, nowNs
 	}
 }
 
-// warn logs a hold of HoldWarn or more, at most once per holdWarnEvery:
-// one stall of the relay holds every stream at once, and one line says
-// so. The line counts the long holds it stands for.
-func (r *holdRecorder) warn(d time.Duration, nowNs int64) {
-	if nowNs-r.lastWarn < int64(holdWarnEvery) {
+// endBatch ends a poller batch: a hold of HoldWarn or more in it is
+// logged, at most once per holdWarnEvery. One stall of the relay holds
+// every stream it carries, and the batch after it reads the backlog: its
+// longest hold is the stall's length, one line says so. A batch not
+// logged is counted, with its hold, in the next line.
+func (r *holdRecorder) endBatch() {
+	d, at := r.batchMax, r.batchAt
+	r.batchMax = 0
+	if time.Duration(d) < HoldWarn {
+		return
+	}
+	if at-r.lastWarn < int64(holdWarnEvery) {
 		r.suppressed++
+		r.suppressedMax = max(r.suppressedMax, d)
 		return
 	}
 	if r.log != nil {
-		r.log.Warn("media: relay held packets", "held_ms", d.Milliseconds(),
-			"from_unix_ms", time.Unix(0, nowNs-int64(d)).UnixMilli(), "more_since_last", r.suppressed)
+		r.log.Warn("media: relay held packets", "held_ms", time.Duration(d).Milliseconds(),
+			"from_unix_ms", time.Unix(0, at-d).UnixMilli(), "more_since_last", r.suppressed,
+			"their_max_ms", time.Duration(r.suppressedMax).Milliseconds())
 	}
-	r.lastWarn, r.suppressed = nowNs, 0
+	r.lastWarn, r.suppressed, r.suppressedMax = at, 0, 0
 }
 
 // snapshot reads the counters.

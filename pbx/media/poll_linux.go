@@ -259,6 +259,7 @@ func (p *poller) run() {
 				wake = true
 			}
 		}
+		p.hold.endBatch()
 		// Between batches: no event in hand names a socket.
 		if wake && p.apply() {
 			return

@@ -1,0 +1,105 @@
+package interop
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A relay hold: the daemon's relay read the datagrams of a batch late,
+// the longest held so long (pbx/media hold.go, the log line "media: relay
+// held packets"). Every stream through that relay is silent for the
+// hold: against a party's gap it tells a stall of the board's or the
+// cloud's relay from one of the host or the network.
+type relayHold struct {
+	who  string // "board" or "cloud"
+	from time.Time
+	d    time.Duration
+	// more and moreMax: batches with a long hold within a second of this
+	// one, not logged, and the longest of their holds.
+	more    int
+	moreMax time.Duration
+}
+
+func (h relayHold) end() time.Time { return h.from.Add(h.d) }
+
+var relayHoldLine = regexp.MustCompile(`msg="media: relay held packets" held_ms=(\d+) from_unix_ms=(\d+) more_since_last=(\d+) their_max_ms=(\d+)`)
+
+// parseRelayHolds reads the hold lines of one daemon's log.
+func parseRelayHolds(who, log string) []relayHold {
+	var out []relayHold
+	for _, m := range relayHoldLine.FindAllStringSubmatch(log, -1) {
+		held, _ := strconv.ParseInt(m[1], 10, 64)
+		from, _ := strconv.ParseInt(m[2], 10, 64)
+		more, _ := strconv.Atoi(m[3])
+		moreMax, _ := strconv.ParseInt(m[4], 10, 64)
+		out = append(out, relayHold{who: who, from: time.UnixMilli(from), d: time.Duration(held) * time.Millisecond,
+			more: more, moreMax: time.Duration(moreMax) * time.Millisecond})
+	}
+	return out
+}
+
+// holdsWithin names the relay holds overlapping [from, to).
+func holdsWithin(holds []relayHold, from, to time.Time) string {
+	var parts []string
+	for _, h := range holds {
+		if h.end().After(from) && h.from.Before(to) {
+			parts = append(parts, fmt.Sprintf("%s %d ms at %s", h.who, h.d.Milliseconds(), h.from.Format("15:04:05.000")))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// longestHold is the longest hold of who's relay logged in [from, to):
+// the lines' own holds and those they say were not logged.
+func longestHold(holds []relayHold, who string, from, to time.Time) time.Duration {
+	var d time.Duration
+	for _, h := range holds {
+		if h.who == who && h.end().After(from) && h.from.Before(to) {
+			d = max(d, h.d, h.moreMax)
+		}
+	}
+	return d
+}
+
+func TestParseRelayHolds(t *testing.T) {
+	log := `time=2026-11-28T10:00:00.100Z level=INFO msg="media: latched" leg=A
+time=2026-11-28T10:00:01.000Z level=WARN msg="media: relay held packets" held_ms=63 from_unix_ms=1795860000937 more_since_last=0 their_max_ms=0
+garbage held_ms=1
+time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms=41 from_unix_ms=1795860002459 more_since_last=2 their_max_ms=90
+`
+	got := parseRelayHolds("board", log)
+	if len(got) != 2 {
+		t.Fatalf("%d holds, want 2: %+v", len(got), got)
+	}
+	if got[0].d != 63*time.Millisecond || got[0].from.UnixMilli() != 1795860000937 || got[0].who != "board" {
+		t.Errorf("first hold %+v", got[0])
+	}
+	at := func(ms int64) time.Time { return time.UnixMilli(1795860000000 + ms) }
+	for _, tc := range []struct {
+		from, to int64
+		want     string
+		longest  time.Duration
+	}{
+		{0, 900, "none", 0},
+		{900, 950, "board 63 ms at " + at(937).Format("15:04:05.000"), 63 * time.Millisecond},
+		{1000, 2400, "none", 0}, // the first ends at 1000
+		{2000, 3000, "board 41 ms at " + at(2459).Format("15:04:05.000"), 90 * time.Millisecond},
+	} {
+		if s := holdsWithin(got, at(tc.from), at(tc.to)); s != tc.want {
+			t.Errorf("holdsWithin %d-%d: %q, want %q", tc.from, tc.to, s, tc.want)
+		}
+		if d := longestHold(got, "board", at(tc.from), at(tc.to)); d != tc.longest {
+			t.Errorf("longestHold %d-%d: %v, want %v", tc.from, tc.to, d, tc.longest)
+		}
+	}
+	if d := longestHold(got, "cloud", at(0), at(3000)); d != 0 {
+		t.Errorf("cloud's longest hold %v, want none", d)
+	}
+}
