@@ -416,7 +416,7 @@ func Run(ctx context.Context, cfg Config) error {
 		webSrv, err = web.New(web.Config{Admin: admin, Store: db, DataDir: cfg.DataDir,
 			Version: buildinfo.Version, Log: log.With("component", "web"), SetupToken: webToken,
 			Certificate: cert, Fingerprint: fp, Started: time.Now(), Guard: webGuard{grd},
-			System: sys, Settings: settingsForm(cfg, flagRealm, cfg.DataDir, db), Updater: webUpdater(upd), Role: role.String(), SIPMessages: sipIn.Load, Phone: phoneForWeb(bphone),
+			System: sys, Settings: settingsForm(cfg, flagRealm, cfg.DataDir, db), Updater: webUpdater(upd), Role: role.String(), SIPMessages: sipIn.Load, RelayHolds: relay.Holds, Phone: phoneForWeb(bphone),
 			SIP: web.SIPAccess{Server: adv.String(), Port: ports["udp"], Transport: "udp", Realm: cfg.Realm}})
 		if err != nil {
 			return fmt.Errorf("web: %w", err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"hushbox/pbx/media"
 	"hushbox/pbx/sysinfo"
 )
 
@@ -149,6 +150,41 @@ func TestMetricsSystemAndPressure(t *testing.T) {
 	for _, want := range []string{"hushbox_pressure_level 3\n", "hushbox_pressure_score 0.95\n", "hushbox_guard_refused_total 77\n", "hushbox_guard_enabled 1\n"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics with a guard lack %q", want)
+		}
+	}
+}
+
+// TestMetricsRelayHolds: the relay's holds are a Prometheus histogram
+// with cumulative buckets in seconds, and absent without a relay.
+func TestMetricsRelayHolds(t *testing.T) {
+	e := newEnv(t)
+	e.ready()
+	raw, err := e.db.Secret(SecretMetricsToken, metricsTokenSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := map[string]string{"Authorization": "Bearer " + hex.EncodeToString(raw)}
+	anon := newClient(t, e.ts)
+	if body := e.do(anon, "GET", "/metrics", nil, hdr).body; strings.Contains(body, "hushbox_relay_hold") {
+		t.Error("relay holds reported without a relay")
+	}
+	var h media.HoldStats
+	h.Buckets[0], h.Buckets[1], h.Buckets[6], h.Buckets[len(media.HoldBounds)] = 10, 5, 2, 1 // <=1 ms, <=2 ms, <=60 ms, >1 s
+	h.Count, h.Sum = 18, 1500*time.Millisecond
+	e.srv.cfg.RelayHolds = func() media.HoldStats { return h }
+	body := e.do(anon, "GET", "/metrics", nil, hdr).body
+	for _, want := range []string{
+		"# TYPE hushbox_relay_hold_seconds histogram\n",
+		`hushbox_relay_hold_seconds_bucket{le="0.001"} 10` + "\n",
+		`hushbox_relay_hold_seconds_bucket{le="0.002"} 15` + "\n",
+		`hushbox_relay_hold_seconds_bucket{le="0.04"} 15` + "\n",
+		`hushbox_relay_hold_seconds_bucket{le="0.06"} 17` + "\n",
+		`hushbox_relay_hold_seconds_bucket{le="1"} 17` + "\n",
+		`hushbox_relay_hold_seconds_bucket{le="+Inf"} 18` + "\n",
+		"hushbox_relay_hold_seconds_sum 1.5\n", "hushbox_relay_hold_seconds_count 18\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
 		}
 	}
 }

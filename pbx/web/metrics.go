@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"hushbox/pbx/media"
 )
 
 // metrics serves Prometheus text format to a scraper holding the bearer
@@ -59,6 +62,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	metric("hushbox_guard_enabled", "gauge", "1 when the DoS guard runs.", guard)
+	if s.cfg.RelayHolds != nil {
+		writeHoldHistogram(&b, s.cfg.RelayHolds())
+	}
 	up := 1
 	if len(st.Problems) > 0 {
 		up = 0
@@ -66,6 +72,20 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	metric("hushbox_status_complete", "gauge", "1 when every status source answered, 0 otherwise.", up)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(b.Bytes())
+}
+
+// writeHoldHistogram writes the relay's holds as a Prometheus histogram
+// (cumulative buckets in seconds, sum and count).
+func writeHoldHistogram(b *bytes.Buffer, h media.HoldStats) {
+	const name = "hushbox_relay_hold_seconds"
+	fmt.Fprintf(b, "# HELP %s Time RTP and RTCP datagrams waited in the relay's sockets before it read them (kernel receive time to read; a relay short of CPU holds every call).\n# TYPE %s histogram\n", name, name)
+	var cum uint64
+	for i, le := range media.HoldBounds {
+		cum += h.Buckets[i]
+		fmt.Fprintf(b, "%s_bucket{le=\"%s\"} %d\n", name, strconv.FormatFloat(le.Seconds(), 'g', -1, 64), cum)
+	}
+	fmt.Fprintf(b, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %s\n%s_count %d\n", name, h.Count, name,
+		strconv.FormatFloat(h.Sum.Seconds(), 'g', -1, 64), name, h.Count)
 }
 
 // KernelDropper is a Guard that also limits floods in the kernel.

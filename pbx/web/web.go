@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"hushbox/pbx/control"
+	"hushbox/pbx/media"
 	"hushbox/pbx/sysinfo"
 )
 
@@ -90,6 +91,9 @@ type Config struct {
 	// SIPMessages, when set, counts SIP messages received (all transports,
 	// refused ones included), for the traffic graph and /metrics.
 	SIPMessages func() uint64
+	// RelayHolds, when set, reads how long the media relay left datagrams
+	// in its sockets (media.Relay.Holds), for /metrics.
+	RelayHolds func() media.HoldStats
 	// Phone is the board's phone (extension 100); nil: the box has none.
 	Phone Phone
 	// Settings are the editable settings (settings.go); nil shows the
