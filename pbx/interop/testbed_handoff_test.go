@@ -62,7 +62,7 @@ import (
 // path silence less the time within it that some CPU was so stalled.
 // relay_hold_max_ms is the longest time the board's and the cloud's relay
 // left datagrams in their sockets (their logs' "media: relay held packets"
-// lines, holds of 40 ms or more; 0: none that long).
+// lines, holds of 20 ms or more; 0: none that long).
 
 // Sizes and bounds of the scenario.
 const (

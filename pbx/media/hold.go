@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -24,13 +25,24 @@ var HoldBounds = [...]time.Duration{
 	500 * time.Millisecond, time.Second,
 }
 
-// HoldWarn is the hold from which the relay logs a warning: a datagram
-// held this long reaches its listener 20 ms + HoldWarn after the one
-// before it, about the most a phone's packet-loss concealment hides.
-const HoldWarn = 40 * time.Millisecond
+// Holds are logged from HoldLog on (at level Info), as a warning from
+// HoldWarn on: a datagram held HoldWarn reaches its listener 20 ms +
+// HoldWarn after the one before it, about the most a phone's packet-loss
+// concealment hides. A path through two relays (a call handed to the
+// cloud peer) adds both relays' holds, hence the lower HoldLog.
+const (
+	HoldLog  = 20 * time.Millisecond
+	HoldWarn = 40 * time.Millisecond
+)
 
-// holdWarnEvery bounds the hold warnings to one a second per poller.
-const holdWarnEvery = time.Second
+// Hold lines are rate-limited per poller by a token bucket: holdLogBurst
+// lines at once, then one per holdLogEvery. Under sustained overload that
+// is a line a second; a few stalls close together are each logged (a
+// stall after a short hold must not be the one left out).
+const (
+	holdLogBurst = 5
+	holdLogEvery = time.Second
+)
 
 // HoldStats is a snapshot of a relay's holds.
 type HoldStats struct {
@@ -66,10 +78,11 @@ type holdRecorder struct {
 
 	// The poller's own: the batch's longest hold and the warnings' rate
 	// limit.
-	batchMax, batchAt int64 // ns; unix ns of its read
-	lastWarn          int64 // unix ns of the last warning
-	suppressed        int   // batches with a long hold not logged since then
-	suppressedMax     int64 // the longest of their holds, ns
+	batchMax, batchAt int64   // ns; unix ns of its read
+	tokens            float64 // lines the rate limit allows now
+	refilled          int64   // unix ns the tokens were counted at; 0: never
+	suppressed        int     // batches with a long hold not logged since the last line
+	suppressedMax     int64   // the longest of their holds, ns
 	log               *slog.Logger
 }
 
@@ -94,28 +107,39 @@ func (r *holdRecorder) record(rxNs, nowNs int64) {
 	}
 }
 
-// endBatch ends a poller batch: a hold of HoldWarn or more in it is
-// logged, at most once per holdWarnEvery. One stall of the relay holds
-// every stream it carries, and the batch after it reads the backlog: its
+// endBatch ends a poller batch: a hold of HoldLog or more in it is
+// logged, within the rate limit. One stall of the relay holds every
+// stream it carries, and the batch after it reads the backlog: its
 // longest hold is the stall's length, one line says so. A batch not
 // logged is counted, with its hold, in the next line.
 func (r *holdRecorder) endBatch() {
 	d, at := r.batchMax, r.batchAt
 	r.batchMax = 0
-	if time.Duration(d) < HoldWarn {
+	if time.Duration(d) < HoldLog {
 		return
 	}
-	if at-r.lastWarn < int64(holdWarnEvery) {
+	if r.refilled == 0 {
+		r.tokens = holdLogBurst
+	} else {
+		r.tokens = min(holdLogBurst, r.tokens+float64(at-r.refilled)/float64(holdLogEvery))
+	}
+	r.refilled = at
+	if r.tokens < 1 {
 		r.suppressed++
 		r.suppressedMax = max(r.suppressedMax, d)
 		return
 	}
+	r.tokens--
 	if r.log != nil {
-		r.log.Warn("media: relay held packets", "held_ms", time.Duration(d).Milliseconds(),
+		level := slog.LevelInfo
+		if time.Duration(max(d, r.suppressedMax)) >= HoldWarn {
+			level = slog.LevelWarn
+		}
+		r.log.Log(context.Background(), level, "media: relay held packets", "held_ms", time.Duration(d).Milliseconds(),
 			"from_unix_ms", time.Unix(0, at-d).UnixMilli(), "more_since_last", r.suppressed,
 			"their_max_ms", time.Duration(r.suppressedMax).Milliseconds())
 	}
-	r.lastWarn, r.suppressed, r.suppressedMax = at, 0, 0
+	r.suppressed, r.suppressedMax = 0, 0
 }
 
 // snapshot reads the counters.

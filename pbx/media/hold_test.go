@@ -29,9 +29,10 @@ func (s *syncBuffer) String() string {
 }
 
 // TestHoldRecorder: holds land in the right bucket, the longest is kept
-// with its time, and a batch with a long hold is logged with the batch's
-// longest (the stall), at most once a second, the batches not logged
-// counted in the next line.
+// with its time, and a batch with a hold of HoldLog or more is logged with
+// the batch's longest (the stall): five lines at once, then one a second,
+// the batches not logged counted in the next line; Info below HoldWarn,
+// Warn from it.
 func TestHoldRecorder(t *testing.T) {
 	const ms = int64(time.Millisecond)
 	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC).UnixNano()
@@ -43,12 +44,17 @@ func TestHoldRecorder(t *testing.T) {
 		buckets []int // index into HoldBounds of each read's hold (len: beyond the last)
 	}{
 		{[]read{{0, 0}, {1, 1}, {2, 3}}, []int{0, 0, 2}},      // 1 ms is "le 1ms"; nothing logged
-		{[]read{{10, 45}, {10, 70}, {11, 5}}, []int{6, 7, 2}}, // logged: held_ms=70
-		{[]read{{20, 80}}, []int{7}},                          // within a second: counted
+		{[]read{{10, 45}, {10, 70}, {11, 5}}, []int{6, 7, 2}}, // line 1: held_ms=70, Warn
+		{[]read{{20, 25}}, []int{5}},                          // line 2: Info
 		{[]read{{30, -5}}, []int{0}},                          // clock stepped back: no hold
-		{[]read{{500, 200}, {501, 50}}, []int{8, 6}},          // counted: their_max_ms=200
-		{[]read{{1200, 40}}, []int{5}},                        // logged: 2 more since, their max 200
-		{[]read{{1300, 2000}}, []int{len(HoldBounds)}},        // within a second of the last line
+		{[]read{{40, 19}}, []int{4}},                          // under HoldLog: no line
+		{[]read{{50, 30}}, []int{5}},                          // line 3
+		{[]read{{60, 30}}, []int{5}},                          // line 4
+		{[]read{{70, 30}}, []int{5}},                          // line 5: the burst is used up
+		{[]read{{80, 200}}, []int{8}},                         // not logged
+		{[]read{{90, 50}}, []int{6}},                          // not logged
+		{[]read{{1200, 21}}, []int{5}},                        // line 6, a second later: 2 more, their max 200, Warn
+		{[]read{{1300, 2000}}, []int{len(HoldBounds)}},        // not logged (0.1 token)
 	}
 	want := make([]uint64, len(HoldBounds)+1)
 	var count uint64
@@ -76,14 +82,20 @@ func TestHoldRecorder(t *testing.T) {
 		t.Errorf("max %v at %v, want 2s at +1.3s", h.Max, h.MaxAt)
 	}
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("%d log lines, want 2 (one a second):\n%s", len(lines), logs.String())
+	from := func(at int64) string { return strconv.FormatInt((base+at*ms)/ms, 10) }
+	wantLines := []string{
+		"level=WARN msg=\"media: relay held packets\" held_ms=70 from_unix_ms=" + from(-60) + " more_since_last=0 their_max_ms=0",
+		"level=INFO msg=\"media: relay held packets\" held_ms=25 from_unix_ms=" + from(-5) + " more_since_last=0 their_max_ms=0",
+		"level=INFO msg=\"media: relay held packets\" held_ms=30 from_unix_ms=" + from(20) + " more_since_last=0",
+		"level=INFO msg=\"media: relay held packets\" held_ms=30 from_unix_ms=" + from(30) + " more_since_last=0",
+		"level=INFO msg=\"media: relay held packets\" held_ms=30 from_unix_ms=" + from(40) + " more_since_last=0",
+		"level=WARN msg=\"media: relay held packets\" held_ms=21 from_unix_ms=" + from(1179) + " more_since_last=2 their_max_ms=200",
 	}
-	for i, want := range []string{
-		"held_ms=70 from_unix_ms=" + strconv.FormatInt((base-60*ms)/ms, 10) + " more_since_last=0 their_max_ms=0",
-		"held_ms=40 from_unix_ms=" + strconv.FormatInt((base+1160*ms)/ms, 10) + " more_since_last=2 their_max_ms=200",
-	} {
-		if !strings.Contains(lines[i], `msg="media: relay held packets"`) || !strings.Contains(lines[i], want) {
+	if len(lines) != len(wantLines) {
+		t.Fatalf("%d log lines, want %d:\n%s", len(lines), len(wantLines), logs.String())
+	}
+	for i, want := range wantLines {
+		if !strings.Contains(lines[i], want) {
 			t.Errorf("line %d: %s\nwant %s", i, lines[i], want)
 		}
 	}
