@@ -3,7 +3,6 @@ package web
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/netip"
@@ -127,11 +126,7 @@ func TestMetricsSystemAndPressure(t *testing.T) {
 	e := newEnv(t)
 	fakeProc(t, e)
 	e.ready()
-	raw, err := e.db.Secret(SecretMetricsToken, metricsTokenSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdr := map[string]string{"Authorization": "Bearer " + hex.EncodeToString(raw)}
+	hdr := map[string]string{"Authorization": "Bearer " + metricsToken(t, e)}
 	anon := newClient(t, e.ts)
 	body := e.do(anon, "GET", "/metrics", nil, hdr).body
 	for _, want := range []string{
@@ -159,11 +154,7 @@ func TestMetricsSystemAndPressure(t *testing.T) {
 func TestMetricsRelayHolds(t *testing.T) {
 	e := newEnv(t)
 	e.ready()
-	raw, err := e.db.Secret(SecretMetricsToken, metricsTokenSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdr := map[string]string{"Authorization": "Bearer " + hex.EncodeToString(raw)}
+	hdr := map[string]string{"Authorization": "Bearer " + metricsToken(t, e)}
 	anon := newClient(t, e.ts)
 	if body := e.do(anon, "GET", "/metrics", nil, hdr).body; strings.Contains(body, "hushbox_relay_hold") {
 		t.Error("relay holds reported without a relay")

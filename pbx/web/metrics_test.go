@@ -10,11 +10,7 @@ import (
 func TestMetricsAccess(t *testing.T) {
 	e := newEnv(t)
 	c, _ := e.ready()
-	raw, err := e.db.Secret(SecretMetricsToken, metricsTokenSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := hex.EncodeToString(raw)
+	token := metricsToken(t, e)
 	anon := newClient(t, e.ts)
 	for _, tc := range []struct {
 		name, auth string
@@ -57,4 +53,14 @@ func TestMetricsAccess(t *testing.T) {
 	if page := e.get(c, "/settings"); !strings.Contains(page.body, token) {
 		t.Error("settings page does not show the metrics token")
 	}
+}
+
+// metricsToken is the scraper's bearer token of e's box.
+func metricsToken(t *testing.T, e *env) string {
+	t.Helper()
+	raw, err := e.db.Secret(SecretMetricsToken, metricsTokenSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(raw)
 }
