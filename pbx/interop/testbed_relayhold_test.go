@@ -26,7 +26,9 @@ type relayHold struct {
 
 func (h relayHold) end() time.Time { return h.from.Add(h.d) }
 
-var relayHoldLine = regexp.MustCompile(`msg="media: relay held packets" held_ms=(\d+) from_unix_ms=(\d+) more_since_last=(\d+) their_max_ms=(\d+)`)
+// The daemon's relay logger carries attributes of its own (component=media)
+// between the message and the line's.
+var relayHoldLine = regexp.MustCompile(`msg="media: relay held packets"[^\n]*? held_ms=(\d+) from_unix_ms=(\d+) more_since_last=(\d+) their_max_ms=(\d+)`)
 
 // parseRelayHolds reads the hold lines of one daemon's log.
 func parseRelayHolds(who, log string) []relayHold {
@@ -70,7 +72,7 @@ func longestHold(holds []relayHold, who string, from, to time.Time) time.Duratio
 
 func TestParseRelayHolds(t *testing.T) {
 	log := `time=2026-11-28T10:00:00.100Z level=INFO msg="media: latched" leg=A
-time=2026-11-28T10:00:01.000Z level=WARN msg="media: relay held packets" held_ms=63 from_unix_ms=1795860000937 more_since_last=0 their_max_ms=0
+time=2026-11-28T10:00:01.000Z level=WARN msg="media: relay held packets" component=media held_ms=63 from_unix_ms=1795860000937 more_since_last=0 their_max_ms=0
 garbage held_ms=1
 time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms=41 from_unix_ms=1795860002459 more_since_last=2 their_max_ms=90
 `
