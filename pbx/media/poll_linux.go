@@ -22,7 +22,7 @@ import (
 
 // The Linux poller: one goroutine per epoll set over its sessions' sockets
 // collects the ready events and relays each ready datagram itself (one
-// non-blocking recvfrom, the shared per-packet code of forward.go, one
+// non-blocking recvmsg, the shared per-packet code of forward.go, one
 // sendto). It waits for the set in Go's own netpoller (an epoll descriptor
 // is pollable), so a batch of packets costs one goroutine wake-up and a
 // packet three system calls at most; an earlier version locked the
@@ -53,7 +53,7 @@ import (
 // starve the others.
 //
 // Inside its loop the poller makes no system call through the Go
-// scheduler: recvfrom, sendto, the non-blocking epoll_wait and the
+// scheduler: recvmsg, sendto, the non-blocking epoll_wait and the
 // eventfd read are raw system calls (none of them can block), so the
 // poller keeps its P from one batch to the next. Through syscall.Syscall,
 // as the first versions did, an epoll_wait over many ready sockets lasted
@@ -313,8 +313,9 @@ func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
 
 // recvFrom is a non-blocking recvmsg into the poller's buffer that
 // allocates nothing: the datagram, its source and the kernel's receive
-// time (unix ns, microsecond resolution; 0 when the socket gave none). A datagram longer than
-// maxPacket comes back truncated to maxPacket+1 bytes.
+// time (unix ns, microsecond resolution; 0 when the socket gave none). A
+// datagram longer than maxPacket comes back truncated to maxPacket+1
+// bytes.
 func (p *poller) recvFrom(fd int) ([]byte, netip.AddrPort, int64, error) {
 	for {
 		p.msg.Namelen = uint32(unsafe.Sizeof(p.rsa))
