@@ -22,13 +22,16 @@ type relayHold struct {
 	// one, not logged, and the longest of their holds.
 	more    int
 	moreMax time.Duration
+	// lastGC: when the daemon's last garbage collection ended, as of the
+	// line (zero when the line does not say).
+	lastGC time.Time
 }
 
 func (h relayHold) end() time.Time { return h.from.Add(h.d) }
 
 // The daemon's relay logger carries attributes of its own (component=media)
 // between the message and the line's.
-var relayHoldLine = regexp.MustCompile(`msg="media: relay held packets"[^\n]*? held_ms=(\d+) from_unix_ms=(\d+) more_since_last=(\d+) their_max_ms=(\d+)`)
+var relayHoldLine = regexp.MustCompile(`msg="media: relay held packets"[^\n]*? held_ms=(\d+) from_unix_ms=(\d+) more_since_last=(\d+) their_max_ms=(\d+)(?: last_gc_unix_ms=(\d+))?`)
 
 // parseRelayHolds reads the hold lines of one daemon's log.
 func parseRelayHolds(who, log string) []relayHold {
@@ -38,18 +41,28 @@ func parseRelayHolds(who, log string) []relayHold {
 		from, _ := strconv.ParseInt(m[2], 10, 64)
 		more, _ := strconv.Atoi(m[3])
 		moreMax, _ := strconv.ParseInt(m[4], 10, 64)
-		out = append(out, relayHold{who: who, from: time.UnixMilli(from), d: time.Duration(held) * time.Millisecond,
-			more: more, moreMax: time.Duration(moreMax) * time.Millisecond})
+		h := relayHold{who: who, from: time.UnixMilli(from), d: time.Duration(held) * time.Millisecond,
+			more: more, moreMax: time.Duration(moreMax) * time.Millisecond}
+		if gc, _ := strconv.ParseInt(m[5], 10, 64); gc > 0 {
+			h.lastGC = time.UnixMilli(gc)
+		}
+		out = append(out, h)
 	}
 	return out
 }
 
-// holdsWithin names the relay holds overlapping [from, to).
+// holdsWithin names the relay holds overlapping [from, to), with the end
+// of the daemon's last garbage collection when it came less than a second
+// before the hold's end (relative to the hold's start).
 func holdsWithin(holds []relayHold, from, to time.Time) string {
 	var parts []string
 	for _, h := range holds {
 		if h.end().After(from) && h.from.Before(to) {
-			parts = append(parts, fmt.Sprintf("%s %d ms at %s", h.who, h.d.Milliseconds(), h.from.Format("15:04:05.000")))
+			p := fmt.Sprintf("%s %d ms at %s", h.who, h.d.Milliseconds(), h.from.Format("15:04:05.000"))
+			if !h.lastGC.IsZero() && h.end().Sub(h.lastGC) < time.Second {
+				p += fmt.Sprintf(" (GC ended %+d ms)", h.lastGC.Sub(h.from).Milliseconds())
+			}
+			parts = append(parts, p)
 		}
 	}
 	if len(parts) == 0 {
@@ -74,7 +87,7 @@ func TestParseRelayHolds(t *testing.T) {
 	log := `time=2026-11-28T10:00:00.100Z level=INFO msg="media: latched" leg=A
 time=2026-11-28T10:00:01.000Z level=WARN msg="media: relay held packets" component=media held_ms=63 from_unix_ms=1795860000937 more_since_last=0 their_max_ms=0
 garbage held_ms=1
-time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms=41 from_unix_ms=1795860002459 more_since_last=2 their_max_ms=90
+time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms=41 from_unix_ms=1795860002459 more_since_last=2 their_max_ms=90 last_gc_unix_ms=1795860002470 gc_cycles=7
 `
 	got := parseRelayHolds("board", log)
 	if len(got) != 2 {
@@ -92,7 +105,7 @@ time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms
 		{0, 900, "none", 0},
 		{900, 950, "board 63 ms at " + at(937).Format("15:04:05.000"), 63 * time.Millisecond},
 		{1000, 2400, "none", 0}, // the first ends at 1000
-		{2000, 3000, "board 41 ms at " + at(2459).Format("15:04:05.000"), 90 * time.Millisecond},
+		{2000, 3000, "board 41 ms at " + at(2459).Format("15:04:05.000") + " (GC ended +11 ms)", 90 * time.Millisecond},
 	} {
 		if s := holdsWithin(got, at(tc.from), at(tc.to)); s != tc.want {
 			t.Errorf("holdsWithin %d-%d: %q, want %q", tc.from, tc.to, s, tc.want)

@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -84,6 +85,7 @@ type holdRecorder struct {
 	suppressed        int     // batches with a long hold not logged since the last line
 	suppressedMax     int64   // the longest of their holds, ns
 	log               *slog.Logger
+	gc                debug.GCStats // reused by each line (its slices too)
 }
 
 // record counts a datagram received by the kernel at rxNs and read at
@@ -135,9 +137,14 @@ func (r *holdRecorder) endBatch() {
 		if time.Duration(max(d, r.suppressedMax)) >= HoldWarn {
 			level = slog.LevelWarn
 		}
+		// The collector's last cycle: one that ended during or just after
+		// the hold may have caused it (its mark phase takes CPU and Ps
+		// before its end). No stop of the world: unlike ReadMemStats.
+		debug.ReadGCStats(&r.gc)
 		r.log.Log(context.Background(), level, "media: relay held packets", "held_ms", time.Duration(d).Milliseconds(),
 			"from_unix_ms", time.Unix(0, at-d).UnixMilli(), "more_since_last", r.suppressed,
-			"their_max_ms", time.Duration(r.suppressedMax).Milliseconds())
+			"their_max_ms", time.Duration(r.suppressedMax).Milliseconds(),
+			"last_gc_unix_ms", r.gc.LastGC.UnixMilli(), "gc_cycles", r.gc.NumGC)
 	}
 	r.suppressed, r.suppressedMax = 0, 0
 }

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +80,8 @@ func TestPollerDrainsBacklog(t *testing.T) {
 // receive timestamp) and in one warning line, as a starved relay would in
 // the daemon's log; datagrams read at once do not.
 func TestPollerMeasuresHolds(t *testing.T) {
+	gcAt := time.Now()
+	runtime.GC()
 	var logs syncBuffer
 	var r *Relay
 	var s *Session
@@ -138,5 +143,13 @@ func TestPollerMeasuresHolds(t *testing.T) {
 	}
 	if c := strings.Count(logs.String(), `msg="media: relay held packets"`); c != 1 {
 		t.Errorf("%d hold warnings, want 1:\n%s", c, logs.String())
+	}
+	// The line says when the collector last ran (runtime.GC at the start).
+	m := regexp.MustCompile(`last_gc_unix_ms=(\d+) gc_cycles=(\d+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no last_gc_unix_ms in the hold line:\n%s", logs.String())
+	}
+	if ms, _ := strconv.ParseInt(m[1], 10, 64); ms < gcAt.UnixMilli() || ms > time.Now().UnixMilli() {
+		t.Errorf("last GC at %d ms, want between the test's runtime.GC (%d) and now", ms, gcAt.UnixMilli())
 	}
 }
