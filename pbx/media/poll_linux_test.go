@@ -43,6 +43,21 @@ func (h *holdHook) ProcessRTP(Direction, *rtp.Packet) bool {
 	return true
 }
 
+// holdPoller latches s's legs to two phones, sends first from A's phone
+// and returns once the poller is held in the hook with it: what the phones
+// send next waits in the sockets until h.release is closed.
+func holdPoller(t *testing.T, s *Session, first []byte) (pa, pb *peer, h *holdHook) {
+	t.Helper()
+	pa, pb = newPeer(t), newPeer(t)
+	s.A().SetRemote(pa.addr())
+	s.B().SetRemote(pb.addr())
+	h = &holdHook{entered: make(chan struct{}), release: make(chan struct{})}
+	s.SetHook(h)
+	pa.send(s.A().Port(), first)
+	<-h.entered
+	return pa, pb, h
+}
+
 // TestPollerDrainsBacklog: datagrams that queued on a socket while the
 // poller could not run are relayed, in order, in a few batches, not one
 // batch per datagram. Under a flood the poller gets a CPU only now and
@@ -50,14 +65,8 @@ func (h *holdHook) ProcessRTP(Direction, *rtp.Packet) bool {
 // behind its sender in the test bed.
 func TestPollerDrainsBacklog(t *testing.T) {
 	_, s := newKindRelay(t, loopAuto, 4)
-	pa, pb := newPeer(t), newPeer(t)
-	s.A().SetRemote(pa.addr())
-	s.B().SetRemote(pb.addr())
-	h := &holdHook{entered: make(chan struct{}), release: make(chan struct{})}
-	s.SetHook(h)
 	pkt := func(seq uint16) []byte { return rtpPacket(0, false, seq, []byte("backlog")) }
-	pa.send(s.A().Port(), pkt(0))
-	<-h.entered // the poller is held in the hook
+	pa, pb, h := holdPoller(t, s, pkt(0))
 	const backlog = 3 * drainPerSocket
 	for seq := uint16(1); seq <= backlog; seq++ {
 		pa.send(s.A().Port(), pkt(seq))
@@ -109,14 +118,8 @@ func TestPollerMeasuresHolds(t *testing.T) {
 	if s.polled == nil {
 		t.Fatal("session not on the poller")
 	}
-	pa, pb := newPeer(t), newPeer(t)
-	s.A().SetRemote(pa.addr())
-	s.B().SetRemote(pb.addr())
-	h := &holdHook{entered: make(chan struct{}), release: make(chan struct{})}
-	s.SetHook(h)
 	pkt := func(seq uint16) []byte { return rtpPacket(0, false, seq, []byte("held")) }
-	pa.send(s.A().Port(), pkt(0))
-	<-h.entered // the poller is held in the hook
+	pa, pb, h := holdPoller(t, s, pkt(0))
 	sent := time.Now()
 	pa.send(s.A().Port(), pkt(1))
 	const held = 80 * time.Millisecond
