@@ -68,8 +68,10 @@ func (h *HoldStats) add(o HoldStats) {
 	}
 }
 
-// holdRecorder counts one poller's holds. record runs on the poller's
-// goroutine only; snapshot may run anywhere, hence the atomics.
+// holdRecorder counts one poller's holds. record and endBatch run on the
+// poller's goroutine only: record counts the batch in plain fields (no
+// atomic operation per packet on the relay's hot path) and endBatch
+// publishes the batch to the atomics snapshot reads from anywhere.
 type holdRecorder struct {
 	buckets [len(HoldBounds) + 1]atomic.Uint64
 	count   atomic.Uint64
@@ -77,8 +79,11 @@ type holdRecorder struct {
 	maxNs   atomic.Int64
 	maxAtNs atomic.Int64
 
-	// The poller's own: the batch's longest hold and the warnings' rate
-	// limit.
+	// The poller's own: the batch's counts, its longest hold and the
+	// lines' rate limit.
+	batch             [len(HoldBounds) + 1]uint64
+	batchCount        uint64
+	batchSum          int64
 	batchMax, batchAt int64   // ns; unix ns of its read
 	tokens            float64 // lines the rate limit allows now
 	refilled          int64   // unix ns the tokens were counted at; 0: never
@@ -89,24 +94,40 @@ type holdRecorder struct {
 }
 
 // record counts a datagram received by the kernel at rxNs and read at
-// nowNs (both unix ns). A receive time after the read (the wall clock
-// stepped back) counts as no hold.
+// nowNs (both unix ns) into the batch. A receive time after the read (the
+// wall clock stepped back) counts as no hold.
 func (r *holdRecorder) record(rxNs, nowNs int64) {
 	d := max(nowNs-rxNs, 0)
 	i := 0
 	for i < len(HoldBounds) && time.Duration(d) > HoldBounds[i] {
 		i++
 	}
-	r.buckets[i].Add(1)
-	r.count.Add(1)
-	r.sumNs.Add(d)
-	if d > r.maxNs.Load() {
-		r.maxNs.Store(d)
-		r.maxAtNs.Store(nowNs)
-	}
+	r.batch[i]++
+	r.batchCount++
+	r.batchSum += d
 	if d > r.batchMax {
 		r.batchMax, r.batchAt = d, nowNs
 	}
+}
+
+// publish adds the batch's counts to the shared ones and clears them.
+func (r *holdRecorder) publish() {
+	if r.batchCount == 0 {
+		return
+	}
+	for i, n := range r.batch {
+		if n != 0 {
+			r.buckets[i].Add(n)
+			r.batch[i] = 0
+		}
+	}
+	r.count.Add(r.batchCount)
+	r.sumNs.Add(r.batchSum)
+	if r.batchMax > r.maxNs.Load() {
+		r.maxNs.Store(r.batchMax)
+		r.maxAtNs.Store(r.batchAt)
+	}
+	r.batchCount, r.batchSum = 0, 0
 }
 
 // endBatch ends a poller batch: a hold of HoldLog or more in it is
@@ -115,6 +136,7 @@ func (r *holdRecorder) record(rxNs, nowNs int64) {
 // longest hold is the stall's length, one line says so. A batch not
 // logged is counted, with its hold, in the next line.
 func (r *holdRecorder) endBatch() {
+	r.publish()
 	d, at := r.batchMax, r.batchAt
 	r.batchMax = 0
 	if time.Duration(d) < HoldLog {
