@@ -25,13 +25,17 @@ type relayHold struct {
 	// lastGC: when the daemon's last garbage collection ended, as of the
 	// line (zero when the line does not say).
 	lastGC time.Time
+	// causes: the daemon's scheduling figures since its baseline, as the
+	// line gives them ("" when it does not): Go's longest wait for a P,
+	// the longest stop of the world, the cgroup's throttled time.
+	causes string
 }
 
 func (h relayHold) end() time.Time { return h.from.Add(h.d) }
 
 // The daemon's relay logger carries attributes of its own (component=media)
 // between the message and the line's.
-var relayHoldLine = regexp.MustCompile(`msg="media: relay held packets"[^\n]*? held_ms=(\d+) from_unix_ms=(\d+) more_since_last=(\d+) their_max_ms=(\d+)(?: last_gc_unix_ms=(\d+))?`)
+var relayHoldLine = regexp.MustCompile(`msg="media: relay held packets"[^\n]*? held_ms=(\d+) from_unix_ms=(\d+) more_since_last=(\d+) their_max_ms=(\d+)(?: last_gc_unix_ms=(\d+))?(?: gc_cycles=\d+)?(?: sched_wait_max_ms=([\d.]+) stw_max_ms=([\d.]+) throttled_ms=(-?[\d.]+) runnable=(\d+)(?: os_wait_max_ms=(-?[\d.]+) cpu_ms=(-?[\d.]+) since_ms=(\d+))?)?`)
 
 // parseRelayHolds reads the hold lines of one daemon's log.
 func parseRelayHolds(who, log string) []relayHold {
@@ -45,6 +49,12 @@ func parseRelayHolds(who, log string) []relayHold {
 			more: more, moreMax: time.Duration(moreMax) * time.Millisecond}
 		if gc, _ := strconv.ParseInt(m[5], 10, 64); gc > 0 {
 			h.lastGC = time.UnixMilli(gc)
+		}
+		if m[6] != "" {
+			h.causes = fmt.Sprintf("P wait %s ms, STW %s ms, throttled %s ms, %s runnable", m[6], m[7], m[8], m[9])
+			if m[10] != "" {
+				h.causes += fmt.Sprintf(", thread CPU wait %s ms, CPU %s ms in %s ms", m[10], m[11], m[12])
+			}
 		}
 		out = append(out, h)
 	}
@@ -61,6 +71,9 @@ func holdsWithin(holds []relayHold, from, to time.Time) string {
 			p := fmt.Sprintf("%s %d ms at %s", h.who, h.d.Milliseconds(), h.from.Format("15:04:05.000"))
 			if !h.lastGC.IsZero() && h.end().Sub(h.lastGC) < time.Second {
 				p += fmt.Sprintf(" (GC ended %+d ms)", h.lastGC.Sub(h.from).Milliseconds())
+			}
+			if h.causes != "" {
+				p += " [" + h.causes + "]"
 			}
 			parts = append(parts, p)
 		}
@@ -87,7 +100,7 @@ func TestParseRelayHolds(t *testing.T) {
 	log := `time=2026-11-28T10:00:00.100Z level=INFO msg="media: latched" leg=A
 time=2026-11-28T10:00:01.000Z level=WARN msg="media: relay held packets" component=media held_ms=63 from_unix_ms=1795860000937 more_since_last=0 their_max_ms=0
 garbage held_ms=1
-time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms=41 from_unix_ms=1795860002459 more_since_last=2 their_max_ms=90 last_gc_unix_ms=1795860002470 gc_cycles=7
+time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms=41 from_unix_ms=1795860002459 more_since_last=2 their_max_ms=90 last_gc_unix_ms=1795860002470 gc_cycles=7 sched_wait_max_ms=12.5 stw_max_ms=0.1 throttled_ms=18 runnable=4 os_wait_max_ms=22.5 cpu_ms=310 since_ms=700
 `
 	got := parseRelayHolds("board", log)
 	if len(got) != 2 {
@@ -105,7 +118,7 @@ time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms
 		{0, 900, "none", 0},
 		{900, 950, "board 63 ms at " + at(937).Format("15:04:05.000"), 63 * time.Millisecond},
 		{1000, 2400, "none", 0}, // the first ends at 1000
-		{2000, 3000, "board 41 ms at " + at(2459).Format("15:04:05.000") + " (GC ended +11 ms)", 90 * time.Millisecond},
+		{2000, 3000, "board 41 ms at " + at(2459).Format("15:04:05.000") + " (GC ended +11 ms) [P wait 12.5 ms, STW 0.1 ms, throttled 18 ms, 4 runnable, thread CPU wait 22.5 ms, CPU 310 ms in 700 ms]", 90 * time.Millisecond},
 	} {
 		if s := holdsWithin(got, at(tc.from), at(tc.to)); s != tc.want {
 			t.Errorf("holdsWithin %d-%d: %q, want %q", tc.from, tc.to, s, tc.want)

@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,8 @@ type holdRecorder struct {
 	suppressedMax     int64   // the longest of their holds, ns
 	log               *slog.Logger
 	gc                debug.GCStats // reused by each line (its slices too)
+	causes            *holdCauses   // what else went on (holdcause.go); nil: not read
+	lastRead          int64         // unix ns of the last read recorded
 }
 
 // record counts a datagram received by the kernel at rxNs and read at
@@ -103,6 +106,7 @@ func (r *holdRecorder) record(rxNs, nowNs int64) {
 		i++
 	}
 	r.batch[i]++
+	r.lastRead = nowNs
 	r.batchCount++
 	r.batchSum += d
 	if d > r.batchMax {
@@ -139,9 +143,17 @@ func (r *holdRecorder) endBatch() {
 	r.publish()
 	d, at := r.batchMax, r.batchAt
 	r.batchMax = 0
-	if time.Duration(d) < HoldLog {
-		return
+	if time.Duration(d) >= HoldLog {
+		r.logHold(d, at)
 	}
+	if r.causes != nil && r.lastRead != 0 && r.causes.due(r.lastRead) {
+		r.causes.refresh(r.lastRead)
+	}
+}
+
+// logHold logs a batch's longest hold d, read at at (unix ns), within the
+// rate limit.
+func (r *holdRecorder) logHold(d, at int64) {
 	if r.refilled == 0 {
 		r.tokens = holdLogBurst
 	} else {
@@ -163,13 +175,24 @@ func (r *holdRecorder) endBatch() {
 		// the hold may have caused it (its mark phase takes CPU and Ps
 		// before its end). No stop of the world: unlike ReadMemStats.
 		debug.ReadGCStats(&r.gc)
-		r.log.Log(context.Background(), level, "media: relay held packets", "held_ms", time.Duration(d).Milliseconds(),
+		attrs := []any{"held_ms", time.Duration(d).Milliseconds(),
 			"from_unix_ms", time.Unix(0, at-d).UnixMilli(), "more_since_last", r.suppressed,
 			"their_max_ms", time.Duration(r.suppressedMax).Milliseconds(),
-			"last_gc_unix_ms", r.gc.LastGC.UnixMilli(), "gc_cycles", r.gc.NumGC)
+			"last_gc_unix_ms", r.gc.LastGC.UnixMilli(), "gc_cycles", r.gc.NumGC}
+		if r.causes != nil && r.causes.at != 0 {
+			f := r.causes.since()
+			attrs = append(attrs, "sched_wait_max_ms", roundMs(f.schedWaitMs), "stw_max_ms", roundMs(f.stwMs),
+				"throttled_ms", roundMs(f.throttledMs), "runnable", f.runnable,
+				"os_wait_max_ms", roundMs(f.osWaitMs), "cpu_ms", roundMs(f.cpuMs),
+				"since_ms", time.Duration(at-r.causes.at).Milliseconds())
+		}
+		r.log.Log(context.Background(), level, "media: relay held packets", attrs...)
 	}
 	r.suppressed, r.suppressedMax = 0, 0
 }
+
+// roundMs rounds a figure in ms to a tenth.
+func roundMs(ms float64) float64 { return math.Round(ms*10) / 10 }
 
 // snapshot reads the counters.
 func (r *holdRecorder) snapshot() HoldStats {

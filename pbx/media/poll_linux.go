@@ -169,6 +169,8 @@ func newPoller(log *slog.Logger) (*poller, error) {
 		proc:   newProcessor(),
 	}
 	p.hold.log = log
+	p.hold.causes = newHoldCauses()
+	p.hold.causes.refresh(time.Now().UnixNano())
 	p.iov.Base = unsafe.SliceData(p.buf)
 	p.iov.SetLen(maxPacket + 1)
 	p.msg.Name = (*byte)(unsafe.Pointer(&p.rsa))

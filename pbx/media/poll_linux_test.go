@@ -159,4 +159,20 @@ func TestPollerMeasuresHolds(t *testing.T) {
 	if ms, _ := strconv.ParseInt(m[1], 10, 64); ms < gcAt.UnixMilli() || ms > time.Now().UnixMilli() {
 		t.Errorf("last GC at %d ms, want between the test's runtime.GC (%d) and now", ms, gcAt.UnixMilli())
 	}
+	// And what else went on since the poller's baseline (holdcause.go):
+	// the hold was the hook's, so no stop of the world took 80 ms, and the
+	// baseline is older than the hold.
+	m = regexp.MustCompile(`sched_wait_max_ms=([\d.]+) stw_max_ms=([\d.]+) throttled_ms=(-?[\d.]+) runnable=(\d+) os_wait_max_ms=(-?[\d.]+) cpu_ms=(-?[\d.]+) since_ms=(\d+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no scheduling figures in the hold line:\n%s", logs.String())
+	}
+	if stw, _ := strconv.ParseFloat(m[2], 64); stw >= float64(held/time.Millisecond) {
+		t.Errorf("stw_max_ms %v: no stop of the world held the poller", stw)
+	}
+	if cpu, _ := strconv.ParseFloat(m[6], 64); cpu <= 0 {
+		t.Errorf("cpu_ms %v: the process used no CPU since the baseline", cpu)
+	}
+	if since, _ := strconv.ParseInt(m[7], 10, 64); since < held.Milliseconds() {
+		t.Errorf("since_ms %d: the baseline is newer than the %v hold", since, held)
+	}
 }

@@ -1,0 +1,284 @@
+package media
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/metrics"
+	"strconv"
+)
+
+// What else was going on when a relay held packets (hold.go): a relay
+// that does not read its sockets for 40 ms was either not given a CPU
+// (its cgroup throttled, or the host took the CPU away) or not given a P
+// (Go's scheduler ran other goroutines first, or stopped the world). The
+// hold line carries the process's side of that, as changes since a
+// baseline the poller refreshes about once a second:
+//
+//   - sched_wait_max_ms: the longest a goroutine of the process waited
+//     runnable for a P (runtime/metrics /sched/latencies, which samples
+//     scheduling events), the lower bound of its histogram bucket;
+//   - stw_max_ms: the longest stop of the world (GC and other);
+//   - throttled_ms: how long the process's CPU cgroup was throttled by
+//     its quota (cgroup v2 cpu.stat throttled_usec, v1 throttled_time);
+//     -1 where the process is in no limited cgroup it can read;
+//   - runnable: goroutines waiting for a P when the line is written;
+//   - os_wait_max_ms: the longest any of the process's threads waited
+//     runnable for a CPU (/proc/self/task/*/schedstat run_delay: the
+//     kernel's run queue, cgroup throttling included), and cpu_ms: the
+//     CPU time all its threads used; against since_ms (the baseline's
+//     age) it says whether the process was at its CPU limit.
+//
+// A hold none of these covers is the host's (or the poller's own work).
+// All of it is read only when a line is written and at the once-a-second
+// refresh: never per packet.
+
+// holdCauseRefresh is how often the baseline is read.
+const holdCauseRefresh = 1e9 // ns
+
+// holdCauseMetrics are the runtime metrics read, in this order.
+var holdCauseMetrics = [...]string{
+	"/sched/latencies:seconds",
+	"/sched/pauses/total/gc:seconds",
+	"/sched/pauses/total/other:seconds",
+	"/sched/goroutines/runnable:goroutines",
+}
+
+// holdCauses keeps one poller's baseline.
+type holdCauses struct {
+	samples   []metrics.Sample
+	base      [3][]uint64 // the histograms' counts at the baseline
+	cpuStat   string      // the cgroup's cpu.stat; "" if none
+	v1        bool        // cpu.stat is cgroup v1's (throttled_time in ns)
+	throttled int64       // throttled ns at the baseline; -1 unknown
+	at        int64       // unix ns of the baseline; 0 never
+	buf       []byte
+	threads   map[int64]threadSched // per thread id, at the baseline
+	names     []string              // reused by the task directory read
+}
+
+// threadSched is one thread's /proc schedstat: CPU time and time waited
+// on a run queue, ns.
+type threadSched struct{ cpu, wait int64 }
+
+// holdCauseFields are the figures a hold line adds.
+type holdCauseFields struct {
+	schedWaitMs, stwMs float64
+	throttledMs        float64 // -1: unknown
+	runnable           int64
+	osWaitMs, cpuMs    float64 // -1: unknown
+}
+
+func newHoldCauses() *holdCauses {
+	c := &holdCauses{samples: make([]metrics.Sample, len(holdCauseMetrics)), throttled: -1,
+		threads: make(map[int64]threadSched)}
+	for i, name := range holdCauseMetrics {
+		c.samples[i].Name = name
+	}
+	c.cpuStat, c.v1 = cgroupCPUStat()
+	return c
+}
+
+// due reports whether the baseline is older than holdCauseRefresh at
+// nowNs.
+func (c *holdCauses) due(nowNs int64) bool { return nowNs-c.at >= holdCauseRefresh }
+
+// refresh takes a new baseline at nowNs.
+func (c *holdCauses) refresh(nowNs int64) {
+	metrics.Read(c.samples)
+	for i := range c.base {
+		if c.samples[i].Value.Kind() != metrics.KindFloat64Histogram {
+			continue
+		}
+		c.base[i] = append(c.base[i][:0], c.samples[i].Value.Float64Histogram().Counts...)
+	}
+	c.throttled = c.readThrottled()
+	clear(c.threads)
+	c.readThreads(func(id int64, t threadSched) { c.threads[id] = t })
+	c.at = nowNs
+}
+
+// since reads the figures since the baseline.
+func (c *holdCauses) since() holdCauseFields {
+	metrics.Read(c.samples)
+	f := holdCauseFields{throttledMs: -1}
+	maxOf := func(i int) float64 {
+		if c.samples[i].Value.Kind() != metrics.KindFloat64Histogram {
+			return 0
+		}
+		return histDeltaMax(c.samples[i].Value.Float64Histogram(), c.base[i])
+	}
+	f.schedWaitMs = maxOf(0) * 1e3
+	f.stwMs = max(maxOf(1), maxOf(2)) * 1e3
+	if v := c.samples[3].Value; v.Kind() == metrics.KindUint64 {
+		f.runnable = int64(v.Uint64())
+	}
+	if now := c.readThrottled(); now >= 0 && c.throttled >= 0 {
+		f.throttledMs = float64(now-c.throttled) / 1e6
+	}
+	f.osWaitMs, f.cpuMs = -1, -1
+	var wait, cpu int64
+	seen := false
+	c.readThreads(func(id int64, t threadSched) {
+		b := c.threads[id] // a thread born since: from zero
+		wait = max(wait, t.wait-b.wait)
+		cpu += t.cpu - b.cpu
+		seen = true
+	})
+	if seen {
+		f.osWaitMs, f.cpuMs = float64(wait)/1e6, float64(cpu)/1e6
+	}
+	return f
+}
+
+// readThreads calls fn with each thread's schedstat (Linux); nothing
+// where /proc has none.
+func (c *holdCauses) readThreads(fn func(id int64, t threadSched)) {
+	d, err := os.Open("/proc/self/task")
+	if err != nil {
+		return
+	}
+	c.names, err = d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return
+	}
+	for _, name := range c.names {
+		id, err := strconv.ParseInt(name, 10, 64)
+		if err != nil {
+			continue
+		}
+		b, err := readSmallFile("/proc/self/task/"+name+"/schedstat", c.buf[:0])
+		c.buf = b
+		if err != nil {
+			continue // the thread exited
+		}
+		if t, ok := parseSchedstat(b); ok {
+			fn(id, t)
+		}
+	}
+}
+
+// parseSchedstat reads /proc's schedstat line: "cpu_ns wait_ns slices".
+func parseSchedstat(b []byte) (threadSched, bool) {
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return threadSched{}, false
+	}
+	cpu, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+	wait, err2 := strconv.ParseInt(string(f[1]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return threadSched{}, false
+	}
+	return threadSched{cpu: cpu, wait: wait}, true
+}
+
+// histDeltaMax is the lower bound (in the histogram's unit) of the highest
+// bucket that counted more than in base: the longest event since base,
+// to the histogram's resolution. 0 when nothing was counted.
+func histDeltaMax(h *metrics.Float64Histogram, base []uint64) float64 {
+	for i := len(h.Counts) - 1; i >= 0; i-- {
+		var b uint64
+		if i < len(base) {
+			b = base[i]
+		}
+		if h.Counts[i] > b {
+			lo := h.Buckets[i]
+			if math.IsInf(lo, -1) {
+				return 0
+			}
+			return lo
+		}
+	}
+	return 0
+}
+
+// readThrottled is the cgroup's throttled time in ns, -1 if unknown.
+func (c *holdCauses) readThrottled() int64 {
+	if c.cpuStat == "" {
+		return -1
+	}
+	b, err := readSmallFile(c.cpuStat, c.buf[:0])
+	c.buf = b
+	if err != nil {
+		return -1
+	}
+	return parseThrottled(b, c.v1)
+}
+
+// readSmallFile reads name into buf (a few hundred bytes: cpu.stat).
+func readSmallFile(name string, buf []byte) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	if cap(buf) < 1024 {
+		buf = make([]byte, 0, 1024)
+	}
+	n, err := f.Read(buf[:cap(buf)])
+	return buf[:n], err
+}
+
+// parseThrottled reads the throttled time from a cpu.stat file in ns:
+// cgroup v2's "throttled_usec N", v1's "throttled_time N" (ns). -1 when
+// the line is missing (a cgroup without the cpu controller).
+func parseThrottled(stat []byte, v1 bool) int64 {
+	key, scale := []byte("throttled_usec "), int64(1000)
+	if v1 {
+		key, scale = []byte("throttled_time "), 1
+	}
+	for line := range bytes.SplitSeq(stat, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, key); ok {
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return n * scale
+		}
+	}
+	return -1
+}
+
+// cgroupCPUStat finds the cpu.stat of the process's CPU cgroup from
+// /proc/self/cgroup: the v2 unified hierarchy ("0::/path") or v1's cpu
+// controller. "" when there is none to read (not Linux, no cgroup fs).
+func cgroupCPUStat() (path string, v1 bool) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", false
+	}
+	return cgroupCPUStatFrom(b, func(p string) bool { _, err := os.Stat(p); return err == nil })
+}
+
+// cgroupCPUStatFrom is cgroupCPUStat on the contents of /proc/self/cgroup,
+// with exists to check a candidate file.
+func cgroupCPUStatFrom(procCgroup []byte, exists func(string) bool) (string, bool) {
+	var v2 string
+	for line := range bytes.SplitSeq(procCgroup, []byte("\n")) {
+		parts := bytes.SplitN(line, []byte(":"), 3)
+		if len(parts) != 3 {
+			continue
+		}
+		ctrls, rel := string(parts[1]), string(parts[2])
+		if string(parts[0]) == "0" && ctrls == "" {
+			v2 = filepath.Join("/sys/fs/cgroup", rel, "cpu.stat")
+			continue
+		}
+		for ctrl := range bytes.SplitSeq(parts[1], []byte(",")) {
+			if string(ctrl) != "cpu" {
+				continue
+			}
+			for _, mount := range []string{"/sys/fs/cgroup/" + ctrls, "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"} {
+				if p := filepath.Join(mount, rel, "cpu.stat"); exists(p) {
+					return p, true
+				}
+			}
+		}
+	}
+	if v2 != "" && exists(v2) {
+		return v2, false
+	}
+	return "", false
+}

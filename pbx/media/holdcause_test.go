@@ -1,0 +1,140 @@
+package media
+
+import (
+	"math"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+)
+
+func TestParseThrottled(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stat string
+		v1   bool
+		want int64
+	}{
+		{"v2", "usage_usec 5000\nnr_periods 12\nnr_throttled 3\nthrottled_usec 4500\nnr_bursts 0\n", false, 4_500_000},
+		{"v2 without the cpu controller", "usage_usec 5000\nuser_usec 3000\nsystem_usec 2000\n", false, -1},
+		{"v1", "nr_periods 10\nnr_throttled 2\nthrottled_time 123456789\n", true, 123456789},
+		{"v1 key in a v2 file", "throttled_time 5\n", false, -1},
+		{"garbage number", "throttled_usec 12x\n", false, -1},
+		{"empty", "", false, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseThrottled([]byte(tc.stat), tc.v1); got != tc.want {
+				t.Errorf("parseThrottled = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCgroupCPUStatFrom(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		proc   string
+		files  []string
+		want   string
+		wantV1 bool
+	}{
+		{"v2", "0::/hbx-1-board\n", []string{"/sys/fs/cgroup/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/hbx-1-board/cpu.stat", false},
+		{"v2 root", "0::/\n", []string{"/sys/fs/cgroup/cpu.stat"}, "/sys/fs/cgroup/cpu.stat", false},
+		{"v1 cpu,cpuacct", "12:memory:/x\n4:cpu,cpuacct:/hbx-1-board\n0::/\n",
+			[]string{"/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat", true},
+		{"v1 mounted as cpu", "4:cpu,cpuacct:/b\n", []string{"/sys/fs/cgroup/cpu/b/cpu.stat"}, "/sys/fs/cgroup/cpu/b/cpu.stat", true},
+		{"v1 cpuacct only is not cpu", "4:cpuacct:/b\n", []string{"/sys/fs/cgroup/cpuacct/b/cpu.stat"}, "", false},
+		{"no file", "0::/gone\n", nil, "", false},
+		{"garbage", "nonsense\n::\n", nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exists := func(p string) bool {
+				for _, f := range tc.files {
+					if f == p {
+						return true
+					}
+				}
+				return false
+			}
+			got, v1 := cgroupCPUStatFrom([]byte(tc.proc), exists)
+			if got != tc.want || v1 != tc.wantV1 {
+				t.Errorf("cgroupCPUStatFrom = %q, %v; want %q, %v", got, v1, tc.want, tc.wantV1)
+			}
+		})
+	}
+}
+
+func TestHistDeltaMax(t *testing.T) {
+	h := &metrics.Float64Histogram{Counts: []uint64{5, 2, 0, 1}, Buckets: []float64{math.Inf(-1), 0.001, 0.01, 0.1, math.Inf(1)}}
+	for _, tc := range []struct {
+		name string
+		base []uint64
+		want float64
+	}{
+		{"no baseline", nil, 0.1},
+		{"top bucket unchanged", []uint64{4, 2, 0, 1}, 0},
+		{"second bucket grew", []uint64{5, 1, 0, 1}, 0.001},
+		{"nothing new", []uint64{5, 2, 0, 1}, 0},
+	} {
+		if got := histDeltaMax(h, tc.base); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestHoldCausesSeeSchedulingWait: goroutines kept from a P for tens of
+// milliseconds (one P, held by a goroutine that spins until the runtime
+// preempts it) show in the figures since the baseline, and not before.
+func TestHoldCausesSeeSchedulingWait(t *testing.T) {
+	c := newHoldCauses()
+	c.refresh(time.Now().UnixNano())
+	quiet := c.since()
+	if quiet.throttledMs > 0 && c.cpuStat == "" {
+		t.Errorf("throttled %v ms with no cgroup file", quiet.throttledMs)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c.refresh(time.Now().UnixNano())
+	done := make(chan struct{}, 64)
+	// A fresh time slice: the runtime preempts a goroutine 10 ms after
+	// it last saw it scheduled, which for the test's goroutine may be
+	// now; after the yield the spin below has its 10 ms.
+	runtime.Gosched()
+	start := time.Now()
+	for range cap(done) { // the runtime samples one goroutine in eight
+		go func() { done <- struct{}{} }()
+	}
+	for time.Since(start) < 30*time.Millisecond { // no yield: preempted after 10 ms
+	}
+	for range cap(done) {
+		<-done
+	}
+	f := c.since()
+	if f.schedWaitMs < 5 {
+		t.Errorf("sched_wait_max_ms %v after goroutines waited behind a 30 ms spin, want >= 5", f.schedWaitMs)
+	}
+	if f.throttledMs < -1 {
+		t.Errorf("throttled_ms %v", f.throttledMs)
+	}
+	// The spin ran on one of the process's threads: its CPU time counts.
+	if f.cpuMs < 1 || f.osWaitMs < 0 {
+		t.Errorf("cpu_ms %v os_wait_max_ms %v after a 30 ms spin, want CPU counted", f.cpuMs, f.osWaitMs)
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want threadSched
+		ok   bool
+	}{
+		{"2098066 17 1\n", threadSched{cpu: 2098066, wait: 17}, true},
+		{"5 6", threadSched{cpu: 5, wait: 6}, true},
+		{"5\n", threadSched{}, false},
+		{"x 6 1", threadSched{}, false},
+		{"", threadSched{}, false},
+	} {
+		if got, ok := parseSchedstat([]byte(tc.in)); got != tc.want || ok != tc.ok {
+			t.Errorf("parseSchedstat(%q) = %+v, %v; want %+v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
