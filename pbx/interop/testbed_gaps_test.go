@@ -109,10 +109,22 @@ type flowGap struct {
 // to. The edges count: a stream that stops at 10 s of a 60 s window has a
 // 50 s gap, and one that never came has a gap of the whole window.
 func longestGap(ds []timedDatagram, dst netip.AddrPort, from, to time.Time) flowGap {
+	return longestGapWhere(ds, func(d timedDatagram) bool { return d.dst == dst }, from, to)
+}
+
+// longestSendPause is longestGap for what src sent: on a capture at the
+// sender, the longest it sent nothing (a phone whose process did not run).
+func longestSendPause(ds []timedDatagram, src netip.AddrPort, from, to time.Time) flowGap {
+	return longestGapWhere(ds, func(d timedDatagram) bool { return d.src == src }, from, to)
+}
+
+// longestGapWhere is the longest time between from and to without a
+// datagram that match accepts, edges included.
+func longestGapWhere(ds []timedDatagram, match func(timedDatagram) bool, from, to time.Time) flowGap {
 	g := flowGap{at: from}
 	last := from
 	for _, d := range ds {
-		if d.dst != dst || d.at.Before(from) || d.at.After(to) {
+		if !match(d) || d.at.Before(from) || d.at.After(to) {
 			continue
 		}
 		g.packets++
@@ -221,6 +233,24 @@ func TestParsePcapTimedAndLongestGap(t *testing.T) {
 		g := longestGap(ds, c.dst, t0.Add(c.from), t0.Add(c.to))
 		if g.packets != c.packets || g.longest != c.longest {
 			t.Errorf("%s: %d packets, longest gap %v; want %d, %v", c.name, g.packets, g.longest, c.packets, c.longest)
+		}
+	}
+	// The same capture by sender: the board sent to a until 500 ms and to
+	// b until 200 ms (a sending pause from 500 ms), the cloud from 565 ms.
+	for _, c := range []struct {
+		name     string
+		src      netip.AddrPort
+		from, to time.Duration
+		packets  int
+		longest  time.Duration
+	}{
+		{"board stops", board, 0, 1000 * time.Millisecond, 26 + 11, 500 * time.Millisecond},
+		{"board's steady part", board, 0, 500 * time.Millisecond, 26 + 11, 20 * time.Millisecond},
+		{"cloud starts late", cloud, 0, 1005 * time.Millisecond, 23, 565 * time.Millisecond},
+	} {
+		g := longestSendPause(ds, c.src, t0.Add(c.from), t0.Add(c.to))
+		if g.packets != c.packets || g.longest != c.longest {
+			t.Errorf("send pause, %s: %d packets, longest %v; want %d, %v", c.name, g.packets, g.longest, c.packets, c.longest)
 		}
 	}
 }
