@@ -38,9 +38,10 @@
 //
 // Two loops read the sockets, with the same per-packet code (forward.go).
 // By default, on Linux (amd64, arm64, arm), one poller goroutine per Relay
-// collects the ready sockets of every session from an epoll set and
-// relays each ready datagram with one non-blocking recvmsg and one sendto
-// (poll_linux.go): one goroutine wake-up per batch instead of per packet,
+// collects the ready sockets of every session from an epoll set, reads
+// what each holds with one non-blocking recvmmsg and relays each datagram
+// with one sendto (poll_linux.go): one goroutine wake-up per batch instead
+// of per packet,
 // a third less CPU per packet at 100 calls. Elsewhere, when the poller
 // cannot be set up, or with HUSHBOX_MEDIA_LOOP=goroutines, each socket has
 // its own goroutine (loop.go). One difference shows only under overload:

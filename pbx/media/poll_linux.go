@@ -22,10 +22,12 @@ import (
 
 // The Linux poller: one goroutine per epoll set over its sessions' sockets
 // collects the ready events and relays each ready datagram itself (one
-// non-blocking recvmsg, the shared per-packet code of forward.go, one
-// sendto). It waits for the set in Go's own netpoller (an epoll descriptor
-// is pollable), so a batch of packets costs one goroutine wake-up and a
-// packet three system calls at most; an earlier version locked the
+// non-blocking recvmmsg per ready socket, recvbatch_linux.go; the shared
+// per-packet code of forward.go; one sendto). It waits for the set in
+// Go's own netpoller (an epoll descriptor is pollable), so a batch of
+// packets costs one goroutine wake-up and a packet two system calls at
+// most (before recvmmsg, three: a recvmsg more per socket for the EAGAIN
+// that ended its loop); an earlier version locked the
 // goroutine to a thread blocked in epoll_wait, which under a flood had to
 // win a P back for every wake-up (docs/benchmarks.md, "The relay's
 // loop"). On the goroutine path (loop.go) each packet also
@@ -53,7 +55,7 @@ import (
 // starve the others.
 //
 // Inside its loop the poller makes no system call through the Go
-// scheduler: recvmsg, sendto, the non-blocking epoll_wait and the
+// scheduler: recvmmsg, sendto, the non-blocking epoll_wait and the
 // eventfd read are raw system calls (none of them can block), so the
 // poller keeps its P from one batch to the next. Through syscall.Syscall,
 // as the first versions did, an epoll_wait over many ready sockets lasted
@@ -117,12 +119,8 @@ type poller struct {
 	// Owned by the poller goroutine.
 	slots []pollSlot
 	free  []int32
-	buf   []byte
 	proc  *processor
-	rsa   unix.RawSockaddrInet6 // recvmsg's source address
-	iov   unix.Iovec
-	msg   unix.Msghdr
-	cmsg  [64]byte // recvmsg's control data: the receive timestamp
+	rx    recvBatch
 	wbuf  [8]byte
 
 	// hold counts how long datagrams waited in the sockets (hold.go).
@@ -165,18 +163,12 @@ func newPoller(log *slog.Logger) (*poller, error) {
 	p := &poller{
 		epfd: epfd, evfd: evfd, epf: epf, rc: rc, log: log,
 		exited: make(chan struct{}),
-		buf:    newReadBuffer(),
 		proc:   newProcessor(),
 	}
+	p.rx.init()
 	p.hold.log = log
 	p.hold.causes = newHoldCauses()
 	p.hold.causes.refresh(time.Now().UnixNano())
-	p.iov.Base = unsafe.SliceData(p.buf)
-	p.iov.SetLen(maxPacket + 1)
-	p.msg.Name = (*byte)(unsafe.Pointer(&p.rsa))
-	p.msg.Iov = &p.iov
-	p.msg.Iovlen = 1
-	p.msg.Control = &p.cmsg[0]
 	go p.run()
 	return p, nil
 }
@@ -269,21 +261,23 @@ func (p *poller) run() {
 	}
 }
 
-// serve relays what a ready socket holds, up to drainPerSocket datagrams.
+// serve relays what a ready socket holds, up to drainPerSocket datagrams,
+// read with one recvmmsg.
 func (p *poller) serve(sl *pollSlot) {
-	for range drainPerSocket {
-		b, src, rxNs, err := p.recvFrom(sl.fd)
-		if err != nil {
-			if err == unix.EAGAIN {
-				return
-			}
-			what := "rtp"
-			if sl.rtcp {
-				what = "rtcp"
-			}
-			sl.s.readErr(sl.in, what, err)
-			return
+	n, err := p.rx.recv(sl.fd)
+	if err != nil {
+		if err == unix.EAGAIN {
+			return // the readiness was taken back (a datagram dropped meanwhile)
 		}
+		what := "rtp"
+		if sl.rtcp {
+			what = "rtcp"
+		}
+		sl.s.readErr(sl.in, what, err)
+		return
+	}
+	for i := range n {
+		b, src, rxNs := p.rx.datagram(i)
 		if rxNs != 0 {
 			p.hold.record(rxNs, time.Now().UnixNano())
 		}
@@ -311,42 +305,6 @@ func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
 		}
 		return int(n), nil
 	}
-}
-
-// recvFrom is a non-blocking recvmsg into the poller's buffer that
-// allocates nothing: the datagram, its source and the kernel's receive
-// time (unix ns, microsecond resolution; 0 when the socket gave none). A
-// datagram longer than maxPacket comes back truncated to maxPacket+1
-// bytes.
-func (p *poller) recvFrom(fd int) ([]byte, netip.AddrPort, int64, error) {
-	for {
-		p.msg.Namelen = uint32(unsafe.Sizeof(p.rsa))
-		p.msg.SetControllen(len(p.cmsg))
-		p.msg.Flags = 0
-		n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.msg)), 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return nil, netip.AddrPort{}, 0, e
-		}
-		return p.buf[:n], sockaddrToAddrPort(&p.rsa), p.rxTime(), nil
-	}
-}
-
-// rxTime reads the SCM_TIMESTAMP control message recvmsg left in p.cmsg
-// (the only one the sockets ask for, see bindRaw), in unix ns; 0 when
-// there is none.
-func (p *poller) rxTime() int64 {
-	if int(p.msg.Controllen) < unix.CmsgLen(int(unsafe.Sizeof(unix.Timeval{}))) {
-		return 0
-	}
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&p.cmsg[0]))
-	if h.Level != unix.SOL_SOCKET || h.Type != unix.SCM_TIMESTAMP {
-		return 0
-	}
-	tv := (*unix.Timeval)(unsafe.Pointer(&p.cmsg[unix.CmsgLen(0)]))
-	return tv.Nano()
 }
 
 // sockaddrToAddrPort reads an AF_INET or AF_INET6 address as the net
