@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -254,8 +255,10 @@ func TestTestbedHandoff(t *testing.T) {
 	// HUSHBOX_TESTBED_PROFILE=dir: each daemon writes CPU and heap
 	// profiles and an execution trace there when it stops
 	// (board.cpu.pprof, cloud.mem.pprof, board.trace, ...), and its log
-	// (board.log, cloud.log).
+	// (board.log, cloud.log). HUSHBOX_TESTBED_LOGS=dir keeps only the
+	// logs (no profiler, no tracer: they add bursts of their own).
 	profileDir := os.Getenv("HUSHBOX_TESTBED_PROFILE")
+	logDir := cmp.Or(profileDir, os.Getenv("HUSHBOX_TESTBED_LOGS"))
 	profile := func(role string) {
 		if profileDir != "" {
 			t.Setenv("HUSHBOX_CPUPROFILE", filepath.Join(profileDir, role+".cpu.pprof"))
@@ -274,9 +277,9 @@ func TestTestbedHandoff(t *testing.T) {
 		os.Unsetenv("HUSHBOX_TRACE")
 	}
 	defer func() {
-		if profileDir != "" {
+		if logDir != "" {
 			for name, d := range map[string]*nsDaemon{"board": board, "cloud": cloud} {
-				if err := os.WriteFile(filepath.Join(profileDir, name+".log"), []byte(d.stderr.String()), 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(logDir, name+".log"), []byte(d.stderr.String()), 0o644); err != nil {
 					t.Log(err)
 				}
 			}
