@@ -2,8 +2,9 @@ package guard
 
 import "bytes"
 
-// Signature is one scanner's mark: a lower-case fragment that, found in the
-// User-Agent or From header of a request, names the tool that sent it.
+// Signature is one scanner's mark: a lower-case word that, found in the
+// User-Agent of a request or as the whole display name of its From header,
+// names the tool that sent it.
 type Signature struct {
 	Name    string // shown as the ban reason
 	Pattern string // lower-case ASCII, matched case-insensitively
@@ -40,6 +41,13 @@ const scanValueLimit = 256
 // and returns the tool's name. Only the User-Agent and From (and "f")
 // header lines of a request are read; responses are never scanners' and
 // are not read. It allocates nothing.
+//
+// A signature matches a User-Agent as a word (not inside a longer run of
+// letters and digits: "Asmapp" is not smap), and a From header only when it
+// is the whole display name ("sipvicious" <sip:100@1.1.1.1>, as svmap,
+// svwar and svcrack send it). Never the rest of the From header: its tag
+// and URI are the caller's or random, and a substring search there banned
+// a legitimate phone whose random tag happened to hold "iWaR".
 func Scan(msg []byte) (string, bool) {
 	if len(msg) < 8 || startsWithFold(msg, "sip/2.0 ") {
 		return "", false
@@ -67,7 +75,8 @@ func Scan(msg []byte) (string, bool) {
 			continue
 		}
 		name := trimSpace(line[:colon])
-		if !equalFold(name, "user-agent") && !equalFold(name, "from") && !equalFold(name, "f") {
+		ua := equalFold(name, "user-agent")
+		if !ua && !equalFold(name, "from") && !equalFold(name, "f") {
 			continue
 		}
 		// Lower-case the value once (a header value longer than the
@@ -81,13 +90,63 @@ func Scan(msg []byte) (string, bool) {
 			}
 			value = append(value, lower(c))
 		}
+		if !ua {
+			value = displayName(value)
+			if len(value) == 0 {
+				continue
+			}
+		}
 		for _, s := range Signatures {
-			if bytes.Contains(value, []byte(s.Pattern)) {
+			if (ua && containsWord(value, s.Pattern)) || (!ua && string(value) == s.Pattern) {
 				return s.Name, true
 			}
 		}
 	}
 	return "", false
+}
+
+// containsWord reports whether w occurs in b with no letter or digit
+// right before or after it.
+func containsWord(b []byte, w string) bool {
+	for off := 0; off+len(w) <= len(b); {
+		i := bytes.Index(b[off:], []byte(w))
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(w)
+		if (i == 0 || !isAlnum(b[i-1])) && (end == len(b) || !isAlnum(b[end])) {
+			return true
+		}
+		off = i + 1
+	}
+	return false
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// displayName is the display name of a From header's value (name-addr,
+// RFC 3261 25.1), without its quotes and surrounding blanks; nil for an
+// addr-spec without one. It returns a part of v.
+func displayName(v []byte) []byte {
+	v = trimSpace(bytes.TrimRight(v, "\r"))
+	if len(v) > 0 && v[0] == '"' {
+		for i := 1; i < len(v); i++ {
+			switch v[i] {
+			case '\\':
+				i++ // a quoted pair
+			case '"':
+				return trimSpace(v[1:i])
+			}
+		}
+		return nil // unterminated
+	}
+	if i := bytes.IndexByte(v, '<'); i > 0 {
+		return trimSpace(v[:i])
+	}
+	return nil
 }
 
 func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }

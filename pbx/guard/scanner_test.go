@@ -40,6 +40,21 @@ func TestScan(t *testing.T) {
 		{"response", "SIP/2.0 200 OK\r\nServer: friendly-scanner\r\nUser-Agent: friendly-scanner\r\n\r\n", ""},
 		{"empty", "", ""},
 		{"garbage", "\x00\x01friendly-scanner", ""},
+		// A From header matches only by its whole display name: its tag
+		// is random (a phone whose tag held "iWaR" was banned) and its
+		// URI and display name are the user's.
+		{"signature in a random tag", req(`From: <sip:250@10.71.2.2>;tag=KxiWaRq7zP`), ""},
+		{"signature in a tag, name-addr", req(`From: "Bob" <sip:250@pbx>;tag=xsmapx`), ""},
+		{"signature in the user part", req(`From: <sip:iwarren@pbx>;tag=1`), ""},
+		{"signature in an addr-spec From", req(`From: sip:100@pbx;tag=sipvicious`), ""},
+		{"name that starts with a signature", req(`From: "Iwar Svensson" <sip:102@pbx>;tag=2`), ""},
+		{"unquoted display name", req(`From: SIPVicious <sip:100@1.1.1.1>;tag=3`), "sipvicious"},
+		{"quoted pair in display name", req(`From: "a\"sipvicious" <sip:1@x>`), ""},
+		{"unterminated quote", req(`From: "sipvicious <sip:1@x>`), ""},
+		// A User-Agent matches by word.
+		{"signature inside a word", req("User-Agent: Asmapp/2.1"), ""},
+		{"signature as a word", req("User-Agent: smap 0.6.0"), "smap"},
+		{"signature after a slash", req("User-Agent: tools/iwar-1.0"), "iWar"},
 	} {
 		got, ok := Scan([]byte(tc.msg))
 		if got != tc.want || ok != (tc.want != "") {
@@ -55,7 +70,7 @@ func TestSignaturesLowerCase(t *testing.T) {
 		if s.Pattern != strings.ToLower(s.Pattern) || s.Pattern == "" {
 			t.Errorf("signature %q: pattern must be lower case and not empty", s.Name)
 		}
-		got, ok := Scan([]byte("OPTIONS sip:x SIP/2.0\r\nUser-Agent: x" + strings.ToUpper(s.Pattern) + "x\r\n\r\n"))
+		got, ok := Scan([]byte("OPTIONS sip:x SIP/2.0\r\nUser-Agent: x/" + strings.ToUpper(s.Pattern) + " 1.0\r\n\r\n"))
 		if !ok || got == "" {
 			t.Errorf("signature %q does not match its own pattern", s.Name)
 		}
