@@ -93,7 +93,6 @@ type holdRecorder struct {
 	log               *slog.Logger
 	gc                debug.GCStats // reused by each line (its slices too)
 	causes            *holdCauses   // what else went on (holdcause.go); nil: not read
-	lastRead          int64         // unix ns of the last read recorded
 }
 
 // record counts a datagram received by the kernel at rxNs and read at
@@ -106,7 +105,6 @@ func (r *holdRecorder) record(rxNs, nowNs int64) {
 		i++
 	}
 	r.batch[i]++
-	r.lastRead = nowNs
 	r.batchCount++
 	r.batchSum += d
 	if d > r.batchMax {
@@ -146,9 +144,6 @@ func (r *holdRecorder) endBatch() {
 	if time.Duration(d) >= HoldLog {
 		r.logHold(d, at)
 	}
-	if r.causes != nil && r.lastRead != 0 && r.causes.due(r.lastRead) {
-		r.causes.refresh(r.lastRead)
-	}
 }
 
 // logHold logs a batch's longest hold d, read at at (unix ns), within the
@@ -179,12 +174,13 @@ func (r *holdRecorder) logHold(d, at int64) {
 			"from_unix_ms", time.Unix(0, at-d).UnixMilli(), "more_since_last", r.suppressed,
 			"their_max_ms", time.Duration(r.suppressedMax).Milliseconds(),
 			"last_gc_unix_ms", r.gc.LastGC.UnixMilli(), "gc_cycles", r.gc.NumGC}
-		if r.causes != nil && r.causes.at != 0 {
-			f := r.causes.since()
+		if r.causes == nil {
+			// no figures
+		} else if f := r.causes.since(at - d); f.baseAt != 0 {
 			attrs = append(attrs, "sched_wait_max_ms", roundMs(f.schedWaitMs), "stw_max_ms", roundMs(f.stwMs),
 				"throttled_ms", roundMs(f.throttledMs), "runnable", f.runnable,
 				"os_wait_max_ms", roundMs(f.osWaitMs), "cpu_ms", roundMs(f.cpuMs),
-				"since_ms", time.Duration(at-r.causes.at).Milliseconds())
+				"since_ms", time.Duration(at-f.baseAt).Milliseconds())
 		}
 		r.log.Log(context.Background(), level, "media: relay held packets", attrs...)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime/metrics"
 	"strconv"
+	"sync"
+	"time"
 )
 
 // What else was going on when a relay held packets (hold.go): a relay
@@ -14,7 +16,8 @@ import (
 // (its cgroup throttled, or the host took the CPU away) or not given a P
 // (Go's scheduler ran other goroutines first, or stopped the world). The
 // hold line carries the process's side of that, as changes since a
-// baseline the poller refreshes about once a second:
+// baseline taken before the hold began (a sampler goroutine takes one a
+// second and keeps the last two):
 //
 //   - sched_wait_max_ms: the longest a goroutine of the process waited
 //     runnable for a P (runtime/metrics /sched/latencies, which samples
@@ -31,11 +34,12 @@ import (
 //     age) it says whether the process was at its CPU limit.
 //
 // A hold none of these covers is the host's (or the poller's own work).
-// All of it is read only when a line is written and at the once-a-second
-// refresh: never per packet.
+// The baseline costs about 0.2 ms a second (files under /proc, one per
+// thread); it is read off the relay's path, by the sampler, and the
+// figures at a line only when a line is written: never per packet.
 
-// holdCauseRefresh is how often the baseline is read.
-const holdCauseRefresh = 1e9 // ns
+// holdCauseEvery is how often the sampler takes a baseline.
+const holdCauseEvery = time.Second
 
 // holdCauseMetrics are the runtime metrics read, in this order.
 var holdCauseMetrics = [...]string{
@@ -45,17 +49,24 @@ var holdCauseMetrics = [...]string{
 	"/sched/goroutines/runnable:goroutines",
 }
 
-// holdCauses keeps one poller's baseline.
+// causeSnap is one baseline.
+type causeSnap struct {
+	at        int64                 // unix ns it was taken; 0: never
+	hist      [3][]uint64           // the histograms' counts
+	throttled int64                 // the cgroup's throttled ns; -1 unknown
+	threads   map[int64]threadSched // per thread id
+}
+
+// holdCauses keeps one poller's two latest baselines.
 type holdCauses struct {
-	samples   []metrics.Sample
-	base      [3][]uint64 // the histograms' counts at the baseline
-	cpuStat   string      // the cgroup's cpu.stat; "" if none
-	v1        bool        // cpu.stat is cgroup v1's (throttled_time in ns)
-	throttled int64       // throttled ns at the baseline; -1 unknown
-	at        int64       // unix ns of the baseline; 0 never
-	buf       []byte
-	threads   map[int64]threadSched // per thread id, at the baseline
-	names     []string              // reused by the task directory read
+	mu      sync.Mutex // guards all below: the sampler and a line read
+	snaps   [2]causeSnap
+	newest  int // index of the newer snapshot
+	samples []metrics.Sample
+	cpuStat string // the cgroup's cpu.stat; "" if none
+	v1      bool   // cpu.stat is cgroup v1's (throttled_time in ns)
+	buf     []byte
+	names   []string // reused by the task directory read
 }
 
 // threadSched is one thread's /proc schedstat: CPU time and time waited
@@ -68,62 +79,90 @@ type holdCauseFields struct {
 	throttledMs        float64 // -1: unknown
 	runnable           int64
 	osWaitMs, cpuMs    float64 // -1: unknown
+	baseAt             int64   // unix ns of the baseline they count from; 0: none
 }
 
 func newHoldCauses() *holdCauses {
-	c := &holdCauses{samples: make([]metrics.Sample, len(holdCauseMetrics)), throttled: -1,
-		threads: make(map[int64]threadSched)}
+	c := &holdCauses{samples: make([]metrics.Sample, len(holdCauseMetrics))}
 	for i, name := range holdCauseMetrics {
 		c.samples[i].Name = name
+	}
+	for i := range c.snaps {
+		c.snaps[i].threads = make(map[int64]threadSched)
 	}
 	c.cpuStat, c.v1 = cgroupCPUStat()
 	return c
 }
 
-// due reports whether the baseline is older than holdCauseRefresh at
-// nowNs.
-func (c *holdCauses) due(nowNs int64) bool { return nowNs-c.at >= holdCauseRefresh }
+// run takes a baseline every holdCauseEvery until stop is closed.
+func (c *holdCauses) run(stop <-chan struct{}) {
+	t := time.NewTicker(holdCauseEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			c.refresh(now.UnixNano())
+		}
+	}
+}
 
-// refresh takes a new baseline at nowNs.
+// refresh takes a baseline at nowNs, replacing the older one.
 func (c *holdCauses) refresh(nowNs int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.snaps[1-c.newest]
 	metrics.Read(c.samples)
-	for i := range c.base {
+	for i := range s.hist {
 		if c.samples[i].Value.Kind() != metrics.KindFloat64Histogram {
 			continue
 		}
-		c.base[i] = append(c.base[i][:0], c.samples[i].Value.Float64Histogram().Counts...)
+		s.hist[i] = append(s.hist[i][:0], c.samples[i].Value.Float64Histogram().Counts...)
 	}
-	c.throttled = c.readThrottled()
-	clear(c.threads)
-	c.readThreads(func(id int64, t threadSched) { c.threads[id] = t })
-	c.at = nowNs
+	s.throttled = c.readThrottled()
+	clear(s.threads)
+	c.readThreads(func(id int64, t threadSched) { s.threads[id] = t })
+	s.at = nowNs
+	c.newest = 1 - c.newest
 }
 
-// since reads the figures since the baseline.
-func (c *holdCauses) since() holdCauseFields {
+// since reads the figures since the newest baseline taken no later than
+// fromNs (the hold's start), else since the older one: a baseline taken
+// during the hold would leave out the waits that made it.
+func (c *holdCauses) since(fromNs int64) holdCauseFields {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := holdCauseFields{throttledMs: -1, osWaitMs: -1, cpuMs: -1}
+	b := &c.snaps[c.newest]
+	if b.at == 0 || b.at > fromNs {
+		b = &c.snaps[1-c.newest]
+	}
+	if b.at == 0 {
+		return f
+	}
+	f.baseAt = b.at
 	metrics.Read(c.samples)
-	f := holdCauseFields{throttledMs: -1}
 	maxOf := func(i int) float64 {
 		if c.samples[i].Value.Kind() != metrics.KindFloat64Histogram {
 			return 0
 		}
-		return histDeltaMax(c.samples[i].Value.Float64Histogram(), c.base[i])
+		return histDeltaMax(c.samples[i].Value.Float64Histogram(), b.hist[i])
 	}
 	f.schedWaitMs = maxOf(0) * 1e3
 	f.stwMs = max(maxOf(1), maxOf(2)) * 1e3
 	if v := c.samples[3].Value; v.Kind() == metrics.KindUint64 {
 		f.runnable = int64(v.Uint64())
 	}
-	if now := c.readThrottled(); now >= 0 && c.throttled >= 0 {
-		f.throttledMs = float64(now-c.throttled) / 1e6
+	if now := c.readThrottled(); now >= 0 && b.throttled >= 0 {
+		f.throttledMs = float64(now-b.throttled) / 1e6
 	}
-	f.osWaitMs, f.cpuMs = -1, -1
 	var wait, cpu int64
 	seen := false
 	c.readThreads(func(id int64, t threadSched) {
-		b := c.threads[id] // a thread born since: from zero
-		wait = max(wait, t.wait-b.wait)
-		cpu += t.cpu - b.cpu
+		o := b.threads[id] // a thread born since: from zero
+		wait = max(wait, t.wait-o.wait)
+		cpu += t.cpu - o.cpu
 		seen = true
 	})
 	if seen {

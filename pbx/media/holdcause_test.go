@@ -87,13 +87,17 @@ func TestHistDeltaMax(t *testing.T) {
 // preempts it) show in the figures since the baseline, and not before.
 func TestHoldCausesSeeSchedulingWait(t *testing.T) {
 	c := newHoldCauses()
+	if f := c.since(time.Now().UnixNano()); f.baseAt != 0 || f.cpuMs != -1 {
+		t.Errorf("figures %+v with no baseline, want none", f)
+	}
 	c.refresh(time.Now().UnixNano())
-	quiet := c.since()
+	quiet := c.since(time.Now().UnixNano())
 	if quiet.throttledMs > 0 && c.cpuStat == "" {
 		t.Errorf("throttled %v ms with no cgroup file", quiet.throttledMs)
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	c.refresh(time.Now().UnixNano())
+	base := time.Now().UnixNano()
+	c.refresh(base)
 	done := make(chan struct{}, 64)
 	// A fresh time slice: the runtime preempts a goroutine 10 ms after
 	// it last saw it scheduled, which for the test's goroutine may be
@@ -108,7 +112,10 @@ func TestHoldCausesSeeSchedulingWait(t *testing.T) {
 	for range cap(done) {
 		<-done
 	}
-	f := c.since()
+	f := c.since(time.Now().UnixNano())
+	if f.baseAt != base {
+		t.Errorf("figures counted from %d, want the baseline before the wait (%d)", f.baseAt, base)
+	}
 	if f.schedWaitMs < 5 {
 		t.Errorf("sched_wait_max_ms %v after goroutines waited behind a 30 ms spin, want >= 5", f.schedWaitMs)
 	}

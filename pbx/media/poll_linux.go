@@ -169,6 +169,7 @@ func newPoller(log *slog.Logger) (*poller, error) {
 	p.hold.log = log
 	p.hold.causes = newHoldCauses()
 	p.hold.causes.refresh(time.Now().UnixNano())
+	go p.hold.causes.run(p.exited)
 	go p.run()
 	return p, nil
 }

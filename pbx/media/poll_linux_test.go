@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"golang.org/x/sys/unix"
 )
 
 // fdOf is a socket's descriptor number (-1 for a *net.UDPConn).
@@ -84,6 +86,45 @@ func TestPollerDrainsBacklog(t *testing.T) {
 	}
 }
 
+// waitArrivalStamps waits until the kernel stamps datagrams when they
+// arrive. It turns stamping on for the whole system when the first socket
+// asks for SO_TIMESTAMP, but through deferred work: a datagram that
+// arrives before that is stamped when it is read, and its hold reads as
+// nothing. The relay's own sockets keep stamping on while they are open.
+func waitArrivalStamps(t *testing.T) {
+	t.Helper()
+	rs, err := bindRaw(netip.MustParseAddr("127.0.0.1"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	sa, err := unix.Getsockname(rs.fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*unix.SockaddrInet4).Port}
+	c, err := net.DialUDP("udp4", nil, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var rb recvBatch
+	rb.init()
+	const wait = 20 * time.Millisecond
+	for range 100 {
+		if _, err := c.Write([]byte("stamp")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(wait)
+		if n, err := rb.recv(rs.fd); err == nil && n == 1 {
+			if _, _, rx := rb.datagram(0); rx != 0 && time.Since(time.Unix(0, rx)) >= wait*3/4 {
+				return
+			}
+		}
+	}
+	t.Fatal("the kernel never stamped a datagram on arrival (SO_TIMESTAMP)")
+}
+
 // TestPollerMeasuresHolds: a datagram that waited in its socket while the
 // poller could not run shows up in the relay's holds (from the kernel's
 // receive timestamp) and in one warning line, as a starved relay would in
@@ -119,6 +160,7 @@ func TestPollerMeasuresHolds(t *testing.T) {
 		t.Fatal("session not on the poller")
 	}
 	pkt := func(seq uint16) []byte { return rtpPacket(0, false, seq, []byte("held")) }
+	waitArrivalStamps(t)
 	pa, pb, h := holdPoller(t, s, pkt(0))
 	sent := time.Now()
 	pa.send(s.A().Port(), pkt(1))
