@@ -370,6 +370,7 @@ func TestTestbedHandoff(t *testing.T) {
 	// (testbed_hoststall_test.go): a silence of the path no code can
 	// shorten, printed beside every gap it overlaps.
 	probe := startStallProbe(t)
+	throttle := startThrottleSampler(tb.env["BOARD_CGROUP"], 5*time.Millisecond) // testbed_throttle_test.go
 	t.Logf("%d calls up; board cgroup %s", hoCalls, cgroupCPU(tb))
 	time.Sleep(3 * time.Second)
 
@@ -486,9 +487,16 @@ func TestTestbedHandoff(t *testing.T) {
 	windowEnd := time.Now()
 	status := mon.last()
 	stalls := probe.stop()
+	throttled := throttle.stop()
 	// The relays' own holds (their logs): a stall of the board's or the
-	// cloud's relay holds every stream through it.
+	// cloud's relay holds every stream through it. The board's, with how
+	// long its cgroup's quota stopped it within the hold.
 	holds := append(parseRelayHolds("board", board.stderr.String()), parseRelayHolds("cloud", cloud.stderr.String())...)
+	for i, h := range holds {
+		if h.who == "board" {
+			holds[i].throttled, holds[i].throttledOK = throttledWithin(throttled, h.from, h.end())
+		}
+	}
 	if !probe.rt {
 		t.Log("host-stall probe without real-time priority: its stalls include the guest's own scheduling")
 	}

@@ -29,6 +29,10 @@ type relayHold struct {
 	// line gives them ("" when it does not): Go's longest wait for a P,
 	// the longest stop of the world, the cgroup's throttled time.
 	causes string
+	// throttled: the board cgroup's throttled time across the hold, from
+	// the test's own samples (throttledOK false: not sampled).
+	throttled   time.Duration
+	throttledOK bool
 }
 
 func (h relayHold) end() time.Time { return h.from.Add(h.d) }
@@ -71,6 +75,9 @@ func holdsWithin(holds []relayHold, from, to time.Time) string {
 			p := fmt.Sprintf("%s %d ms at %s", h.who, h.d.Milliseconds(), h.from.Format("15:04:05.000"))
 			if !h.lastGC.IsZero() && h.end().Sub(h.lastGC) < time.Second {
 				p += fmt.Sprintf(" (GC ended %+d ms)", h.lastGC.Sub(h.from).Milliseconds())
+			}
+			if h.throttledOK {
+				p += fmt.Sprintf(" (cgroup throttled %.1f ms across it, summed over CPUs)", float64(h.throttled)/1e6)
 			}
 			if h.causes != "" {
 				p += " [" + h.causes + "]"
@@ -126,6 +133,10 @@ time=2026-11-28T10:00:02.500Z level=WARN msg="media: relay held packets" held_ms
 		if d := longestHold(got, "board", at(tc.from), at(tc.to)); d != tc.longest {
 			t.Errorf("longestHold %d-%d: %v, want %v", tc.from, tc.to, d, tc.longest)
 		}
+	}
+	got[0].throttled, got[0].throttledOK = 24500*time.Microsecond, true
+	if s, want := holdsWithin(got, at(900), at(950)), "board 63 ms at "+at(937).Format("15:04:05.000")+" (cgroup throttled 24.5 ms across it, summed over CPUs)"; s != want {
+		t.Errorf("holdsWithin with the cgroup's throttling: %q, want %q", s, want)
 	}
 	if d := longestHold(got, "cloud", at(0), at(3000)); d != 0 {
 		t.Errorf("cloud's longest hold %v, want none", d)

@@ -1,0 +1,143 @@
+package interop
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The board's CPU cgroup, sampled from outside while the calls run: how
+// long its quota kept it from running (cpu.stat's throttled time) within
+// each relay hold. The daemon cannot read that itself in the test bed
+// (`ip netns exec` gives it a /sys without the cgroup file system).
+
+// throttleSample is the cgroup's throttled time (ns, summed over the CPUs'
+// run queues, as the kernel counts it) at a moment.
+type throttleSample struct {
+	at time.Time
+	ns int64
+}
+
+// throttleSampler reads a cpu.stat file every interval until stopped.
+type throttleSampler struct {
+	stopc chan struct{}
+	done  chan struct{}
+	mu    sync.Mutex
+	s     []throttleSample
+}
+
+// startThrottleSampler samples cgroup's cpu.stat every interval; nil when
+// there is no cgroup (its methods then do nothing).
+func startThrottleSampler(cgroup string, every time.Duration) *throttleSampler {
+	if cgroup == "" {
+		return nil
+	}
+	path := filepath.Join(cgroup, "cpu.stat")
+	ts := &throttleSampler{stopc: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(ts.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				if ns, ok := parseCgroupThrottled(b); ok {
+					ts.mu.Lock()
+					ts.s = append(ts.s, throttleSample{time.Now(), ns})
+					ts.mu.Unlock()
+				}
+			}
+			select {
+			case <-ts.stopc:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return ts
+}
+
+// stop ends the sampling and returns the samples, oldest first.
+func (ts *throttleSampler) stop() []throttleSample {
+	if ts == nil {
+		return nil
+	}
+	close(ts.stopc)
+	<-ts.done
+	return ts.s
+}
+
+// parseCgroupThrottled reads the throttled time of a cpu.stat file in ns:
+// cgroup v2's throttled_usec, v1's throttled_time.
+func parseCgroupThrottled(b []byte) (int64, bool) {
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		f := bytes.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		n, err := strconv.ParseInt(string(f[1]), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch string(f[0]) {
+		case "throttled_usec":
+			return n * 1000, true
+		case "throttled_time":
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// throttledWithin is how much throttled time the samples show between the
+// last sample at or before from and the first at or after to (so the
+// interval it counts holds [from, to]); ok is false when the samples do
+// not cover it.
+func throttledWithin(s []throttleSample, from, to time.Time) (time.Duration, bool) {
+	i := sort.Search(len(s), func(i int) bool { return s[i].at.After(from) }) - 1
+	j := sort.Search(len(s), func(i int) bool { return !s[i].at.Before(to) })
+	if i < 0 || j >= len(s) {
+		return 0, false
+	}
+	return time.Duration(s[j].ns - s[i].ns), true
+}
+
+func TestThrottledWithin(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	s := []throttleSample{{ms(0), 100e6}, {ms(5), 100e6}, {ms(10), 106e6}, {ms(15), 112e6}, {ms(20), 112e6}}
+	for _, tc := range []struct {
+		from, to int
+		want     time.Duration
+		ok       bool
+	}{
+		{5, 15, 12 * time.Millisecond, true},
+		{6, 14, 12 * time.Millisecond, true}, // widened to the samples around it
+		{15, 20, 0, true},
+		{0, 5, 0, true},
+		{-1, 5, 0, false},  // before the first sample
+		{10, 21, 0, false}, // after the last
+	} {
+		got, ok := throttledWithin(s, ms(tc.from), ms(tc.to))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%d-%d ms: %v %v, want %v %v", tc.from, tc.to, got, ok, tc.want, tc.ok)
+		}
+	}
+	for _, tc := range []struct {
+		stat string
+		want int64
+		ok   bool
+	}{
+		{"usage_usec 9\nthrottled_usec 42\n", 42000, true},
+		{"nr_throttled 3\nthrottled_time 77\n", 77, true},
+		{"usage_usec 9\n", 0, false},
+	} {
+		if got, ok := parseCgroupThrottled([]byte(tc.stat)); got != tc.want || ok != tc.ok {
+			t.Errorf("parseCgroupThrottled(%q) = %d %v, want %d %v", tc.stat, got, ok, tc.want, tc.ok)
+		}
+	}
+}
