@@ -50,12 +50,23 @@
 # board got a few percent of a core instead of its 40 % (seldom throttled,
 # its relay holding packets for up to a second). The weight only decides
 # who runs first when the host is full; the board's limit still caps it.
+# Everything else the test bed runs (the phones, the captures, the
+# attacker: `exec` of the other roles, and the Go tests' own commands
+# through LOAD_CGROUP) goes into a "load" cgroup of the lowest weight
+# (v2 cpu.weight 1, v1 cpu.shares 2): on cgroup v1 a group's shares are
+# split over the CPUs by where its load is, so a board thread waking on a
+# CPU where the board had little load got a small weight there and could
+# queue behind the phones for tens of milliseconds whatever the board's
+# total weight (a 39 ms hold of the board's relay with the board at 14 %
+# of a core, docs/benchmarks.md run i1-2); with the phones in a group of
+# their own at the lowest weight, that CPU's time goes to the board first
+# there too.
 #
 # KEY=VALUE lines: PREFIX, NS_<ROLE> (namespace names), <ROLE>_IP (LAN_IP,
 # BOARD_LAN_IP, BOARD_WAN_IP, REMOTE_IP, CLOUD_IP, ATTACKER_IP, ROUTER_IP),
 # WAN_DELAY_MS, BOARD_CGROUP (empty without a CPU limit), BOARD_CPU_MAX
 # ("QUOTA PERIOD" in microseconds, empty without a limit), CLOUD_CGROUP
-# (empty without a board CPU limit), READY=1.
+# and LOAD_CGROUP (empty without a board CPU limit), READY=1.
 set -euo pipefail
 
 ROLES="lan board wan remote cloud attacker"
@@ -92,7 +103,7 @@ teardown() {
 	done
 	# Processes left in the cgroups were ended with their namespaces;
 	# they may take a moment to leave.
-	for cg in $(cgroup_paths "$p" board) $(cgroup_paths "$p" cloud); do
+	for cg in $(cgroup_paths "$p" board) $(cgroup_paths "$p" cloud) $(cgroup_paths "$p" load); do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
 			[ -d "$cg" ] || break
 			rmdir "$cg" 2>/dev/null && break
@@ -110,17 +121,20 @@ cgroup_paths() {
 }
 
 # Highest CPU weight of a cgroup: v2 cpu.weight, v1 cpu.shares (the same
-# share: v2 weight 100 is v1's 1024).
+# share: v2 weight 100 is v1's 1024); and the lowest, for the "load"
+# cgroup of everything else.
 CG_WEIGHT_V2=10000
 CG_WEIGHT_V1=102400
+CG_LOW_V2=1
+CG_LOW_V1=2
 
-# role_cgroup ROLE PCT PERIOD: make ROLE's cgroup with the highest CPU
-# weight and, for PCT > 0, limited to PCT % of one CPU in CFS periods of
-# PERIOD us: cpu.max and cpu.weight where cgroup v2 has a writable cpu
-# controller, else cgroup v1's cpu.cfs_quota_us and cpu.shares; print its
-# path, or nothing.
+# role_cgroup ROLE PCT PERIOD [W2 W1]: make ROLE's cgroup with the highest
+# CPU weight (or W2 / W1) and, for PCT > 0, limited to PCT % of one CPU in
+# CFS periods of PERIOD us: cpu.max and cpu.weight where cgroup v2 has a
+# writable cpu controller, else cgroup v1's cpu.cfs_quota_us and
+# cpu.shares; print its path, or nothing.
 role_cgroup() {
-	local role=$1 pct=$2 period=$3 v2 v1 parent quota=""
+	local role=$1 pct=$2 period=$3 w2=${4:-$CG_WEIGHT_V2} w1=${5:-$CG_WEIGHT_V1} v2 v1 parent quota=""
 	if [ "$pct" -gt 0 ] 2>/dev/null; then
 		[ "$period" -ge 1000 ] 2>/dev/null && [ "$period" -le 1000000 ] || die "BOARD_CPU_PERIOD_US=$period: want 1000 to 1000000"
 		quota=$((pct * period / 100))
@@ -130,7 +144,7 @@ role_cgroup() {
 	parent=$(dirname "$v2")
 	if grep -qw cpu "$parent/cgroup.controllers" 2>/dev/null; then
 		grep -qw cpu "$parent/cgroup.subtree_control" 2>/dev/null || echo +cpu >"$parent/cgroup.subtree_control" 2>/dev/null || true
-		if mkdir "$v2" 2>/dev/null && echo "$CG_WEIGHT_V2" >"$v2/cpu.weight" 2>/dev/null &&
+		if mkdir "$v2" 2>/dev/null && echo "$w2" >"$v2/cpu.weight" 2>/dev/null &&
 			{ [ -z "$quota" ] || echo "$quota $period" >"$v2/cpu.max" 2>/dev/null; }; then
 			echo "$v2"
 			return 0
@@ -138,7 +152,7 @@ role_cgroup() {
 		rmdir "$v2" 2>/dev/null || true
 	fi
 	if [ -f "$(dirname "$v1")/cpu.cfs_quota_us" ]; then
-		if mkdir "$v1" 2>/dev/null && echo "$CG_WEIGHT_V1" >"$v1/cpu.shares" 2>/dev/null &&
+		if mkdir "$v1" 2>/dev/null && echo "$w1" >"$v1/cpu.shares" 2>/dev/null &&
 			{ [ -z "$quota" ] || { echo "$period" >"$v1/cpu.cfs_period_us" 2>/dev/null &&
 				echo "$quota" >"$v1/cpu.cfs_quota_us" 2>/dev/null; }; }; then
 			echo "$v1"
@@ -154,7 +168,7 @@ up() {
 	case "$PREFIX" in hbx-*) ;; *) die "TESTBED_PREFIX must start with hbx- (down removes hbx-* namespaces)";; esac
 	[ "$(id -u)" = 0 ] || die "needs root (ip netns)"
 	command -v ip >/dev/null || die "ip missing (apt-get install iproute2)"
-	local delay="${WAN_DELAY_MS:-0}" cpu="${BOARD_CPU_PCT:-0}" period="${BOARD_CPU_PERIOD_US:-10000}" r cg="" cpumax="" cloudcg=""
+	local delay="${WAN_DELAY_MS:-0}" cpu="${BOARD_CPU_PCT:-0}" period="${BOARD_CPU_PERIOD_US:-10000}" r cg="" cpumax="" cloudcg="" loadcg=""
 	if [ "${TESTBED_DETACH:-0}" != 1 ]; then
 		exec 3<&0
 		trap 'set +e; [ -z "${KEEPER:-}" ] || kill "$KEEPER" 2>/dev/null; teardown "$PREFIX"' EXIT
@@ -191,6 +205,7 @@ up() {
 	if [ "$cpu" -gt 0 ] 2>/dev/null; then
 		cg=$(role_cgroup board "$cpu" "$period")
 		cloudcg=$(role_cgroup cloud 0 0)
+		loadcg=$(role_cgroup load 0 0 "$CG_LOW_V2" "$CG_LOW_V1")
 	fi
 	if [ -n "$cg" ]; then
 		if [ -f "$cg/cpu.max" ]; then
@@ -215,6 +230,7 @@ WAN_DELAY_MS=$delay
 BOARD_CGROUP=$cg
 BOARD_CPU_MAX=$cpumax
 CLOUD_CGROUP=$cloudcg
+LOAD_CGROUP=$loadcg
 READY=1
 EOF
 	if [ "${TESTBED_DETACH:-0}" = 1 ]; then
@@ -243,14 +259,14 @@ exec)
 	r=$1
 	shift
 	case " $ROLES " in *" $r "*) ;; *) die "exec: unknown namespace $r (want one of: $ROLES)";; esac
-	if [ "$r" = board ] || [ "$r" = cloud ]; then
-		for cg in $(cgroup_paths "$PREFIX" "$r"); do
-			if [ -f "$cg/cgroup.procs" ]; then
-				echo $$ >"$cg/cgroup.procs"
-				break
-			fi
-		done
-	fi
+	g=$r
+	[ "$r" = board ] || [ "$r" = cloud ] || g=load
+	for cg in $(cgroup_paths "$PREFIX" "$g"); do
+		if [ -f "$cg/cgroup.procs" ]; then
+			echo $$ >"$cg/cgroup.procs"
+			break
+		fi
+	done
 	exec ip netns exec "$(ns "$r")" "$@"
 	;;
 *)

@@ -142,6 +142,19 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // ns is the namespace name of a test bed role (lan, board, wan, ...).
 func (tb *testbed) ns(role string) string { return tb.env["NS_"+strings.ToUpper(role)] }
 
+// nsExec is the program and arguments that run name args... in role's
+// namespace. The roles that stand for this host's other load (the phones,
+// the attacker, the captures: all but the board and the cloud) go into
+// the test bed's low-weight cgroup when it has one (LOAD_CGROUP, see
+// scripts/testbed.sh), so they take the CPU the board and the cloud leave.
+func (tb *testbed) nsExec(role, name string, args ...string) (string, []string) {
+	full := append([]string{"netns", "exec", tb.ns(role), name}, args...)
+	if cg := tb.env["LOAD_CGROUP"]; cg != "" && role != "board" && role != "cloud" {
+		return "sh", append([]string{"-c", `echo $$ >"$0/cgroup.procs" 2>/dev/null; exec "$@"`, cg, "ip"}, full...)
+	}
+	return "ip", full
+}
+
 // run runs a command in a role's namespace, bounded in time.
 func (tb *testbed) run(role string, bound time.Duration, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
@@ -226,7 +239,7 @@ func (tb *testbed) nsSipp(role, ip string, port int, scenario, target string, ar
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	full := []string{"netns", "exec", tb.ns(role), bin, "-sf", scen, "-i", ip, "-p", strconv.Itoa(port), "-nostdin",
+	full := []string{"-sf", scen, "-i", ip, "-p", strconv.Itoa(port), "-nostdin",
 		"-m", "1", "-timeout", "40s", "-timeout_error",
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
@@ -235,7 +248,8 @@ func (tb *testbed) nsSipp(role, ip string, port int, scenario, target string, ar
 		full = append(full, target)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Second)
-	cmd := exec.CommandContext(ctx, "ip", full...)
+	prog, argv := tb.nsExec(role, bin, full...)
+	cmd := exec.CommandContext(ctx, prog, argv...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TERM=dumb")
 	var out strings.Builder

@@ -44,7 +44,8 @@ func (tb *testbed) startNSProc(label, role string, bound time.Duration, name str
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	p := &nsProc{name: label, notify: make(chan struct{}), exited: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", tb.ns(role), name}, args...)...)
+	prog, argv := tb.nsExec(role, name, args...)
+	p.cmd = exec.CommandContext(ctx, prog, argv...)
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)

@@ -106,7 +106,8 @@ func (tb *testbed) nsTool(t *testing.T, role, bin string, args ...string) string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", tb.ns(role), bin}, args...)...)
+	prog, argv := tb.nsExec(role, bin, args...)
+	cmd := exec.CommandContext(ctx, prog, argv...)
 	cmd.Dir = t.TempDir() // sipvicious keeps session files under $HOME
 	cmd.Env = append(os.Environ(), "HOME="+cmd.Dir)
 	out, _ := cmd.CombinedOutput()
