@@ -53,8 +53,8 @@
 # Everything else the test bed runs (the phones, the captures, the
 # attacker: `exec` of the other roles, and the Go tests' own commands
 # through LOAD_CGROUP) goes into a "load" cgroup of the lowest weight
-# (v2 cpu.weight 1, v1 cpu.shares 2): on cgroup v1 a group's shares are
-# split over the CPUs by where its load is, so a board thread waking on a
+# (v2 cpu.weight 1, v1 cpu.shares 2): the kernel splits a group's weight
+# over the CPUs by where the group's load is, so a board thread waking on a
 # CPU where the board had little load got a small weight there and could
 # queue behind the phones for tens of milliseconds whatever the board's
 # total weight (a 39 ms hold of the board's relay with the board at 14 %
