@@ -1,14 +1,14 @@
 package interop
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"hushbox/pbx/sysinfo"
 )
 
 // The board's CPU cgroup, sampled from outside while the calls run: how
@@ -45,9 +45,9 @@ func startThrottleSampler(cgroup string, every time.Duration) *throttleSampler {
 		defer t.Stop()
 		for {
 			if b, err := os.ReadFile(path); err == nil {
-				if ns, ok := parseCgroupThrottled(b); ok {
+				if d, ok := sysinfo.ParseCgroupThrottled(string(b)); ok {
 					ts.mu.Lock()
-					ts.s = append(ts.s, throttleSample{time.Now(), ns})
+					ts.s = append(ts.s, throttleSample{time.Now(), int64(d)})
 					ts.mu.Unlock()
 				}
 			}
@@ -69,28 +69,6 @@ func (ts *throttleSampler) stop() []throttleSample {
 	close(ts.stopc)
 	<-ts.done
 	return ts.s
-}
-
-// parseCgroupThrottled reads the throttled time of a cpu.stat file in ns:
-// cgroup v2's throttled_usec, v1's throttled_time.
-func parseCgroupThrottled(b []byte) (int64, bool) {
-	for line := range bytes.SplitSeq(b, []byte("\n")) {
-		f := bytes.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		n, err := strconv.ParseInt(string(f[1]), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch string(f[0]) {
-		case "throttled_usec":
-			return n * 1000, true
-		case "throttled_time":
-			return n, true
-		}
-	}
-	return 0, false
 }
 
 // throttledWithin is how much throttled time the samples show between the
@@ -125,19 +103,6 @@ func TestThrottledWithin(t *testing.T) {
 		got, ok := throttledWithin(s, ms(tc.from), ms(tc.to))
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("%d-%d ms: %v %v, want %v %v", tc.from, tc.to, got, ok, tc.want, tc.ok)
-		}
-	}
-	for _, tc := range []struct {
-		stat string
-		want int64
-		ok   bool
-	}{
-		{"usage_usec 9\nthrottled_usec 42\n", 42000, true},
-		{"nr_throttled 3\nthrottled_time 77\n", 77, true},
-		{"usage_usec 9\n", 0, false},
-	} {
-		if got, ok := parseCgroupThrottled([]byte(tc.stat)); got != tc.want || ok != tc.ok {
-			t.Errorf("parseCgroupThrottled(%q) = %d %v, want %d %v", tc.stat, got, ok, tc.want, tc.ok)
 		}
 	}
 }

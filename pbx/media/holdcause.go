@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"hushbox/pbx/sysinfo"
 )
 
 // What else was going on when a relay held packets (hold.go): a relay
@@ -63,9 +65,7 @@ type holdCauses struct {
 	snaps   [2]causeSnap
 	newest  int // index of the newer snapshot
 	samples []metrics.Sample
-	cpuStat string // the cgroup's cpu.stat; "" if none
-	v1      bool   // cpu.stat is cgroup v1's (throttled_time in ns)
-	buf     []byte
+	cpuStat string   // the cgroup's cpu.stat; "" if none
 	names   []string // reused by the task directory read
 }
 
@@ -90,7 +90,7 @@ func newHoldCauses() *holdCauses {
 	for i := range c.snaps {
 		c.snaps[i].threads = make(map[int64]threadSched)
 	}
-	c.cpuStat, c.v1 = cgroupCPUStat()
+	c.cpuStat = cgroupCPUStat()
 	return c
 }
 
@@ -188,29 +188,14 @@ func (c *holdCauses) readThreads(fn func(id int64, t threadSched)) {
 		if err != nil {
 			continue
 		}
-		b, err := readSmallFile("/proc/self/task/"+name+"/schedstat", c.buf[:0])
-		c.buf = b
+		b, err := os.ReadFile("/proc/self/task/" + name + "/schedstat")
 		if err != nil {
 			continue // the thread exited
 		}
-		if t, ok := parseSchedstat(b); ok {
-			fn(id, t)
+		if cpu, wait, ok := sysinfo.ParseSchedstat(string(b)); ok {
+			fn(id, threadSched{cpu: int64(cpu), wait: int64(wait)})
 		}
 	}
-}
-
-// parseSchedstat reads /proc's schedstat line: "cpu_ns wait_ns slices".
-func parseSchedstat(b []byte) (threadSched, bool) {
-	f := bytes.Fields(b)
-	if len(f) < 2 {
-		return threadSched{}, false
-	}
-	cpu, err1 := strconv.ParseInt(string(f[0]), 10, 64)
-	wait, err2 := strconv.ParseInt(string(f[1]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return threadSched{}, false
-	}
-	return threadSched{cpu: cpu, wait: wait}, true
 }
 
 // histDeltaMax is the lower bound (in the histogram's unit) of the highest
@@ -238,62 +223,31 @@ func (c *holdCauses) readThrottled() int64 {
 	if c.cpuStat == "" {
 		return -1
 	}
-	b, err := readSmallFile(c.cpuStat, c.buf[:0])
-	c.buf = b
+	b, err := os.ReadFile(c.cpuStat)
 	if err != nil {
 		return -1
 	}
-	return parseThrottled(b, c.v1)
-}
-
-// readSmallFile reads name into buf (a few hundred bytes: cpu.stat).
-func readSmallFile(name string, buf []byte) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return buf, err
+	d, ok := sysinfo.ParseCgroupThrottled(string(b))
+	if !ok {
+		return -1
 	}
-	defer f.Close()
-	if cap(buf) < 1024 {
-		buf = make([]byte, 0, 1024)
-	}
-	n, err := f.Read(buf[:cap(buf)])
-	return buf[:n], err
-}
-
-// parseThrottled reads the throttled time from a cpu.stat file in ns:
-// cgroup v2's "throttled_usec N", v1's "throttled_time N" (ns). -1 when
-// the line is missing (a cgroup without the cpu controller).
-func parseThrottled(stat []byte, v1 bool) int64 {
-	key, scale := []byte("throttled_usec "), int64(1000)
-	if v1 {
-		key, scale = []byte("throttled_time "), 1
-	}
-	for line := range bytes.SplitSeq(stat, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, key); ok {
-			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-			if err != nil {
-				return -1
-			}
-			return n * scale
-		}
-	}
-	return -1
+	return int64(d)
 }
 
 // cgroupCPUStat finds the cpu.stat of the process's CPU cgroup from
 // /proc/self/cgroup: the v2 unified hierarchy ("0::/path") or v1's cpu
 // controller. "" when there is none to read (not Linux, no cgroup fs).
-func cgroupCPUStat() (path string, v1 bool) {
+func cgroupCPUStat() string {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
-		return "", false
+		return ""
 	}
 	return cgroupCPUStatFrom(b, func(p string) bool { _, err := os.Stat(p); return err == nil })
 }
 
 // cgroupCPUStatFrom is cgroupCPUStat on the contents of /proc/self/cgroup,
 // with exists to check a candidate file.
-func cgroupCPUStatFrom(procCgroup []byte, exists func(string) bool) (string, bool) {
+func cgroupCPUStatFrom(procCgroup []byte, exists func(string) bool) string {
 	var v2 string
 	for line := range bytes.SplitSeq(procCgroup, []byte("\n")) {
 		parts := bytes.SplitN(line, []byte(":"), 3)
@@ -311,13 +265,13 @@ func cgroupCPUStatFrom(procCgroup []byte, exists func(string) bool) (string, boo
 			}
 			for _, mount := range []string{"/sys/fs/cgroup/" + ctrls, "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"} {
 				if p := filepath.Join(mount, rel, "cpu.stat"); exists(p) {
-					return p, true
+					return p
 				}
 			}
 		}
 	}
 	if v2 != "" && exists(v2) {
-		return v2, false
+		return v2
 	}
-	return "", false
+	return ""
 }

@@ -8,44 +8,21 @@ import (
 	"time"
 )
 
-func TestParseThrottled(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		stat string
-		v1   bool
-		want int64
-	}{
-		{"v2", "usage_usec 5000\nnr_periods 12\nnr_throttled 3\nthrottled_usec 4500\nnr_bursts 0\n", false, 4_500_000},
-		{"v2 without the cpu controller", "usage_usec 5000\nuser_usec 3000\nsystem_usec 2000\n", false, -1},
-		{"v1", "nr_periods 10\nnr_throttled 2\nthrottled_time 123456789\n", true, 123456789},
-		{"v1 key in a v2 file", "throttled_time 5\n", false, -1},
-		{"garbage number", "throttled_usec 12x\n", false, -1},
-		{"empty", "", false, -1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := parseThrottled([]byte(tc.stat), tc.v1); got != tc.want {
-				t.Errorf("parseThrottled = %d, want %d", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestCgroupCPUStatFrom(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		proc   string
-		files  []string
-		want   string
-		wantV1 bool
+		name  string
+		proc  string
+		files []string
+		want  string
 	}{
-		{"v2", "0::/hbx-1-board\n", []string{"/sys/fs/cgroup/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/hbx-1-board/cpu.stat", false},
-		{"v2 root", "0::/\n", []string{"/sys/fs/cgroup/cpu.stat"}, "/sys/fs/cgroup/cpu.stat", false},
+		{"v2", "0::/hbx-1-board\n", []string{"/sys/fs/cgroup/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/hbx-1-board/cpu.stat"},
+		{"v2 root", "0::/\n", []string{"/sys/fs/cgroup/cpu.stat"}, "/sys/fs/cgroup/cpu.stat"},
 		{"v1 cpu,cpuacct", "12:memory:/x\n4:cpu,cpuacct:/hbx-1-board\n0::/\n",
-			[]string{"/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat", true},
-		{"v1 mounted as cpu", "4:cpu,cpuacct:/b\n", []string{"/sys/fs/cgroup/cpu/b/cpu.stat"}, "/sys/fs/cgroup/cpu/b/cpu.stat", true},
-		{"v1 cpuacct only is not cpu", "4:cpuacct:/b\n", []string{"/sys/fs/cgroup/cpuacct/b/cpu.stat"}, "", false},
-		{"no file", "0::/gone\n", nil, "", false},
-		{"garbage", "nonsense\n::\n", nil, "", false},
+			[]string{"/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat"},
+		{"v1 mounted as cpu", "4:cpu,cpuacct:/b\n", []string{"/sys/fs/cgroup/cpu/b/cpu.stat"}, "/sys/fs/cgroup/cpu/b/cpu.stat"},
+		{"v1 cpuacct only is not cpu", "4:cpuacct:/b\n", []string{"/sys/fs/cgroup/cpuacct/b/cpu.stat"}, ""},
+		{"no file", "0::/gone\n", nil, ""},
+		{"garbage", "nonsense\n::\n", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exists := func(p string) bool {
@@ -56,9 +33,8 @@ func TestCgroupCPUStatFrom(t *testing.T) {
 				}
 				return false
 			}
-			got, v1 := cgroupCPUStatFrom([]byte(tc.proc), exists)
-			if got != tc.want || v1 != tc.wantV1 {
-				t.Errorf("cgroupCPUStatFrom = %q, %v; want %q, %v", got, v1, tc.want, tc.wantV1)
+			if got := cgroupCPUStatFrom([]byte(tc.proc), exists); got != tc.want {
+				t.Errorf("cgroupCPUStatFrom = %q, want %q", got, tc.want)
 			}
 		})
 	}
@@ -125,23 +101,5 @@ func TestHoldCausesSeeSchedulingWait(t *testing.T) {
 	// The spin ran on one of the process's threads: its CPU time counts.
 	if f.cpuMs < 1 || f.osWaitMs < 0 {
 		t.Errorf("cpu_ms %v os_wait_max_ms %v after a 30 ms spin, want CPU counted", f.cpuMs, f.osWaitMs)
-	}
-}
-
-func TestParseSchedstat(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want threadSched
-		ok   bool
-	}{
-		{"2098066 17 1\n", threadSched{cpu: 2098066, wait: 17}, true},
-		{"5 6", threadSched{cpu: 5, wait: 6}, true},
-		{"5\n", threadSched{}, false},
-		{"x 6 1", threadSched{}, false},
-		{"", threadSched{}, false},
-	} {
-		if got, ok := parseSchedstat([]byte(tc.in)); got != tc.want || ok != tc.ok {
-			t.Errorf("parseSchedstat(%q) = %+v, %v; want %+v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
 	}
 }
