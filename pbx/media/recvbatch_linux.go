@@ -20,6 +20,7 @@ type recvBatch struct {
 	rsas [drainPerSocket]unix.RawSockaddrInet6
 	cmsg [drainPerSocket][64]byte // the receive timestamp of each
 	bufs [drainPerSocket][]byte
+	used int // headers the last recv filled: only those need resetting
 }
 
 // init allocates the buffers and points the headers at them.
@@ -33,20 +34,30 @@ func (r *recvBatch) init() {
 		h.Iov = &r.iovs[i]
 		h.Iovlen = 1
 		h.Control = &r.cmsg[i][0]
+		r.reset(i)
 	}
+}
+
+// reset makes header i ready for a receive: room for an address and a
+// timestamp, no flags.
+func (r *recvBatch) reset(i int) {
+	h := &r.hdrs[i].Hdr
+	h.Namelen = uint32(unsafe.Sizeof(r.rsas[i]))
+	h.SetControllen(len(r.cmsg[i]))
+	h.Flags = 0
+	r.hdrs[i].Len = 0
 }
 
 // recv is a non-blocking recvmmsg of up to drainPerSocket datagrams from
 // fd: how many it read, or EAGAIN when there was none. A raw system call:
 // the poller keeps its P (poll_linux.go).
 func (r *recvBatch) recv(fd int) (int, error) {
-	for i := range r.hdrs {
-		h := &r.hdrs[i].Hdr
-		h.Namelen = uint32(unsafe.Sizeof(r.rsas[i]))
-		h.SetControllen(len(r.cmsg[i]))
-		h.Flags = 0
-		r.hdrs[i].Len = 0
+	// The kernel writes back the lengths and flags of the messages it
+	// fills and leaves the others as they were: reset the last call's.
+	for i := range r.used {
+		r.reset(i)
 	}
+	r.used = 0
 	for {
 		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.hdrs[0])),
 			uintptr(len(r.hdrs)), 0, 0, 0)
@@ -56,6 +67,7 @@ func (r *recvBatch) recv(fd int) (int, error) {
 		if e != 0 {
 			return 0, e
 		}
+		r.used = int(n)
 		return int(n), nil
 	}
 }
