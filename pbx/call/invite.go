@@ -270,6 +270,16 @@ func (m *Manager) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			c.a.routes = append(c.a.routes, *rr.Address.Clone())
 		}
 	}
+	if secA.Secure() {
+		// Our answer will key leg A; until it is applied nothing may leave
+		// the leg in the clear (a callee's early packet, say).
+		if err := sess.A().RequireSRTP(); err != nil {
+			m.log.Error("SRTP on caller leg", "call_id", c.cdr.CallID, "err", err)
+			sess.Close()
+			respond(500, "Server Internal Error")
+			return
+		}
+	}
 	if o, ok := tx.(CloudLegOpener); ok {
 		// A new call the cloud peer forwarded (the board is handed off):
 		// the caller's leg starts on the cloud (handoff_fwd.go).

@@ -56,6 +56,27 @@ func (l *Leg) SetSRTP(k *srtp.Keys) error {
 	return nil
 }
 
+// RequireSRTP closes a leg that must run SRTP but has no keys yet: until
+// SetSRTP gives it its keys, it decrypts and encrypts under throw-away
+// random keys, so nothing it receives is relayed and nothing it sends is
+// readable. The B2BUA calls it when a caller's offer carries SRTP keys,
+// before it points the leg at the caller: a packet from the callee that
+// reaches the relay before the answer is applied must not go to the caller
+// in the clear. A leg that already has keys is left as it is.
+func (l *Leg) RequireSRTP() error {
+	l.secMu.Lock()
+	defer l.secMu.Unlock()
+	if l.sec.Load() != nil {
+		return nil
+	}
+	closed, err := closedPair()
+	if err != nil {
+		return fmt.Errorf("media: leg %s: %w", l.name, err)
+	}
+	l.sec.Store(closed)
+	return nil
+}
+
 // SRTP reports whether the leg runs SRTP.
 func (l *Leg) SRTP() bool { return l.sec.Load() != nil }
 

@@ -366,3 +366,37 @@ func TestSendSideReplayRefused(t *testing.T) {
 		t.Errorf("leg B refused %d, want 1", st.SRTPRefused)
 	}
 }
+
+// TestRequireSRTPBeforeKeys: a leg whose party offered SRTP, pointed at the
+// party before the answer gives it keys (a callee's early packet), sends
+// nothing readable; once keyed it sends what the party can decrypt, and
+// RequireSRTP on a keyed leg changes nothing.
+func TestRequireSRTPBeforeKeys(t *testing.T) {
+	_, s, pa, pb := setup(t)
+	if err := s.B().RequireSRTP(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.B().SRTP() {
+		t.Fatal("RequireSRTP left the leg plain")
+	}
+	early := rtpPacket(0, true, 1, voice)
+	pa.send(s.A().Port(), early)
+	wire, _ := pb.recv()
+	if bytes.Contains(wire, voice[:32]) || len(wire) == len(early) {
+		t.Fatalf("a leg that requires SRTP sent %d octets in the clear", len(wire))
+	}
+	phoneB := newSRTPPhone(t, srtp.AES128CMSHA1_80)
+	if _, err := phoneB.dec.DecryptRTP(bytes.Clone(wire)); err == nil {
+		t.Fatal("the party could decrypt a packet sent before its keys were set")
+	}
+	setSRTP(t, s.B(), phoneB.keys)
+	if err := s.B().RequireSRTP(); err != nil {
+		t.Fatal(err)
+	}
+	plain := rtpPacket(0, false, 2, voice)
+	pa.send(s.A().Port(), plain)
+	wire, _ = pb.recv()
+	if got := phoneB.unprotect(wire); !bytes.Equal(got, plain) {
+		t.Fatalf("B decrypted %x, want %x", got[:12], plain[:12])
+	}
+}
