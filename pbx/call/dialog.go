@@ -36,6 +36,10 @@ type leg struct {
 	// lastSDP is the last SDP body hushbox sent to this party; a re-INVITE
 	// without an offer (a session refresh) is answered with it.
 	lastSDP []byte
+	// replicaSDP is lastSDP without its keys, as the replication sends it
+	// (made once per SDP, not once per snapshot: the board snapshots its
+	// dialogs every second).
+	replicaSDP string
 	// inviteCSeq is the CSeq of our last INVITE on this leg, for its ACK.
 	inviteCSeq uint32
 	// ho is set while the leg is handed to the cloud peer (handoff.go).
@@ -123,6 +127,7 @@ func (l *leg) refreshTarget(req *sip.Request) {
 func (l *leg) setLastSDP(b []byte) {
 	l.mu.Lock()
 	l.lastSDP = b
+	l.replicaSDP = withoutKeys(b)
 	l.mu.Unlock()
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -68,14 +69,18 @@ var (
 )
 
 // HandoffLegs lists the legs of answered calls, with where each is.
-func (m *Manager) HandoffLegs() []LegRef {
+func (m *Manager) HandoffLegs() []LegRef { return m.AppendHandoffLegs(nil) }
+
+// AppendHandoffLegs is HandoffLegs appended to out: the hand-off's pressure
+// loop lists the legs four times a second and reuses its slice.
+func (m *Manager) AppendHandoffLegs(out []LegRef) []LegRef {
 	m.mu.Lock()
 	calls := make([]*Call, 0, len(m.calls))
 	for c := range m.calls {
 		calls = append(calls, c)
 	}
 	m.mu.Unlock()
-	var out []LegRef
+	out = slices.Grow(out, 2*len(calls))
 	for _, c := range calls {
 		c.mu.Lock()
 		if c.state != Answered || c.media == nil {

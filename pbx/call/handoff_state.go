@@ -39,7 +39,7 @@ func (m *Manager) DialogStates() []DialogState {
 		calls = append(calls, c)
 	}
 	m.mu.Unlock()
-	var out []DialogState
+	out := make([]DialogState, 0, 2*len(calls))
 	for _, c := range calls {
 		c.mu.Lock()
 		for _, side := range []string{"a", "b"} {
@@ -66,7 +66,7 @@ func (m *Manager) DialogStates() []DialogState {
 			}
 			d.LocalCSeq, d.RemoteCSeq = l.localCSeq, l.remoteCSeq
 			d.Party, d.Transport = l.dest, l.transport
-			d.SDP = withoutKeys(l.lastSDP)
+			d.SDP = l.replicaSDP
 			if l.ho != nil {
 				d.Where = WhereCloud
 			}

@@ -45,6 +45,9 @@ var (
 // *call.Manager satisfies it.
 type Calls interface {
 	HandoffLegs() []call.LegRef
+	// AppendHandoffLegs is HandoffLegs appended to dst (the pressure loop
+	// reuses one slice from tick to tick).
+	AppendHandoffLegs(dst []call.LegRef) []call.LegRef
 	MoveLeg(ctx context.Context, callID, side string, t call.Target) (time.Duration, error)
 	ReturnLeg(ctx context.Context, callID, side string) (time.Duration, error)
 }
@@ -179,17 +182,17 @@ type Board struct {
 	run sync.Mutex // one Move at a time
 
 	mu     sync.Mutex
-	moved  map[string]string // leg key → cloud relay id
+	moved  map[legID]string // leg → cloud relay id
 	cloud  Cloud             // the cloud the moved legs are on
 	where  string            // ToBoard or ToCloud: where the last Move sent calls
 	forced bool
-	tried  map[string]bool // legs that refused while on the cloud (not retried)
+	tried  map[legID]bool // legs that refused while on the cloud (not retried)
 	// retry: legs of the last batch whose re-INVITE went unanswered or
 	// found the call busy; the next batch tries them again.
-	retry map[string]bool
+	retry map[legID]bool
 	// inflight: legs whose re-INVITE outlived its batch (no batch sends
 	// them another until it ends).
-	inflight  map[string]bool
+	inflight  map[legID]bool
 	batches   uint64 // batches run so far (Entry.Batch)
 	lastBatch time.Time
 	// redirect is the cloud's URI new WAN callers are sent to with a 302
@@ -198,7 +201,7 @@ type Board struct {
 	// early: legs of calls that came in through the cloud (invite.go),
 	// with their relay in moved before the call is answered; the sweep
 	// leaves them alone while they ring.
-	early map[string]time.Time
+	early map[legID]time.Time
 }
 
 // NewBoard makes the board side.
@@ -230,11 +233,16 @@ func NewBoard(cfg BoardConfig) *Board {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Board{cfg: cfg, log: cfg.Log, hl: newHistory(cfg.Store, cfg.Log), moved: map[string]string{}, where: ToBoard,
-		tried: map[string]bool{}, retry: map[string]bool{}, inflight: map[string]bool{}, early: map[string]time.Time{}}
+	return &Board{cfg: cfg, log: cfg.Log, hl: newHistory(cfg.Store, cfg.Log), moved: map[legID]string{}, where: ToBoard,
+		tried: map[legID]bool{}, retry: map[legID]bool{}, inflight: map[legID]bool{}, early: map[legID]time.Time{}}
 }
 
-func legKey(l call.LegRef) string { return l.CallID + "\x00" + l.Leg }
+// legID names a leg in the board's books: its dialog's Call-ID and side.
+// A struct, not a joined string, so that looking a leg up (several times a
+// tick for every leg) allocates nothing.
+type legID struct{ callID, leg string }
+
+func legKey(l call.LegRef) legID { return legID{l.CallID, l.Leg} }
 
 // Move hands every WAN leg to the cloud (to == ToCloud) or every handed-off
 // leg back (ToBoard). A leg that fails stays where it was. A manual
@@ -263,8 +271,8 @@ func (b *Board) Move(ctx context.Context, to, trigger string) (Result, error) {
 		b.forced = to == ToCloud
 	}
 	if b.where != to {
-		b.tried = map[string]bool{}
-		b.retry = map[string]bool{}
+		b.tried = map[legID]bool{}
+		b.retry = map[legID]bool{}
 	}
 	b.where = to
 	if to == ToBoard {
@@ -607,6 +615,9 @@ func (b *Board) Run(ctx context.Context, tick time.Duration) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var highSince, lowSince time.Time
+	// Reused from tick to tick: the loop runs as long as the daemon.
+	var legs []call.LegRef
+	live := map[legID]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -616,8 +627,9 @@ func (b *Board) Run(ctx context.Context, tick time.Duration) {
 		now := time.Now()
 		// One list of the legs per tick for all the checks below (each
 		// was a walk of every call, twice or three times a tick).
-		legs := b.cfg.Calls.HandoffLegs()
-		b.sweepLegs(ctx, legs)
+		legs = b.cfg.Calls.AppendHandoffLegs(legs[:0])
+		clear(live)
+		b.sweepLegs(ctx, legs, live)
 		lvl := -1
 		if b.cfg.Pressure != nil {
 			lvl = b.cfg.Pressure()
@@ -704,9 +716,9 @@ func (b *Board) pendingLegs(to string, legs []call.LegRef) bool {
 const earlyHold = 5 * time.Minute
 
 // sweepLegs frees the cloud relays of legs whose calls ended (legs: the
-// live calls' legs as HandoffLegs lists them).
-func (b *Board) sweepLegs(ctx context.Context, legs []call.LegRef) {
-	live := map[string]bool{}
+// live calls' legs as HandoffLegs lists them; live: an empty map it may
+// fill, the caller's to reuse).
+func (b *Board) sweepLegs(ctx context.Context, legs []call.LegRef, live map[legID]bool) {
 	for _, l := range legs {
 		live[legKey(l)] = true
 	}

@@ -51,10 +51,12 @@ func (f *fakeCalls) unanswered(ctx context.Context, callID, side string) (bool, 
 	return false, nil
 }
 
-func (f *fakeCalls) HandoffLegs() []call.LegRef {
+func (f *fakeCalls) HandoffLegs() []call.LegRef { return f.AppendHandoffLegs(nil) }
+
+func (f *fakeCalls) AppendHandoffLegs(dst []call.LegRef) []call.LegRef {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]call.LegRef(nil), f.legs...)
+	return append(dst, f.legs...)
 }
 
 func (f *fakeCalls) set(callID, side, where string) (call.LegRef, error) {
