@@ -183,8 +183,8 @@ type Board struct {
 
 	mu     sync.Mutex
 	moved  map[legID]string // leg → cloud relay id
-	cloud  Cloud             // the cloud the moved legs are on
-	where  string            // ToBoard or ToCloud: where the last Move sent calls
+	cloud  Cloud            // the cloud the moved legs are on
+	where  string           // ToBoard or ToCloud: where the last Move sent calls
 	forced bool
 	tried  map[legID]bool // legs that refused while on the cloud (not retried)
 	// retry: legs of the last batch whose re-INVITE went unanswered or
