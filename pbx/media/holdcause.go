@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -234,44 +233,12 @@ func (c *holdCauses) readThrottled() int64 {
 	return int64(d)
 }
 
-// cgroupCPUStat finds the cpu.stat of the process's CPU cgroup from
-// /proc/self/cgroup: the v2 unified hierarchy ("0::/path") or v1's cpu
-// controller. "" when there is none to read (not Linux, no cgroup fs).
+// cgroupCPUStat is the cpu.stat of the process's CPU cgroup, "" when
+// there is none to read (not Linux, no cgroup file system).
 func cgroupCPUStat() string {
-	b, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
+	c, ok := sysinfo.FindCgroupCPU()
+	if !ok {
 		return ""
 	}
-	return cgroupCPUStatFrom(b, func(p string) bool { _, err := os.Stat(p); return err == nil })
-}
-
-// cgroupCPUStatFrom is cgroupCPUStat on the contents of /proc/self/cgroup,
-// with exists to check a candidate file.
-func cgroupCPUStatFrom(procCgroup []byte, exists func(string) bool) string {
-	var v2 string
-	for line := range bytes.SplitSeq(procCgroup, []byte("\n")) {
-		parts := bytes.SplitN(line, []byte(":"), 3)
-		if len(parts) != 3 {
-			continue
-		}
-		ctrls, rel := string(parts[1]), string(parts[2])
-		if string(parts[0]) == "0" && ctrls == "" {
-			v2 = filepath.Join("/sys/fs/cgroup", rel, "cpu.stat")
-			continue
-		}
-		for ctrl := range bytes.SplitSeq(parts[1], []byte(",")) {
-			if string(ctrl) != "cpu" {
-				continue
-			}
-			for _, mount := range []string{"/sys/fs/cgroup/" + ctrls, "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"} {
-				if p := filepath.Join(mount, rel, "cpu.stat"); exists(p) {
-					return p
-				}
-			}
-		}
-	}
-	if v2 != "" && exists(v2) {
-		return v2
-	}
-	return ""
+	return filepath.Join(c.Dir, "cpu.stat")
 }

@@ -8,38 +8,6 @@ import (
 	"time"
 )
 
-func TestCgroupCPUStatFrom(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		proc  string
-		files []string
-		want  string
-	}{
-		{"v2", "0::/hbx-1-board\n", []string{"/sys/fs/cgroup/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/hbx-1-board/cpu.stat"},
-		{"v2 root", "0::/\n", []string{"/sys/fs/cgroup/cpu.stat"}, "/sys/fs/cgroup/cpu.stat"},
-		{"v1 cpu,cpuacct", "12:memory:/x\n4:cpu,cpuacct:/hbx-1-board\n0::/\n",
-			[]string{"/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat"}, "/sys/fs/cgroup/cpu,cpuacct/hbx-1-board/cpu.stat"},
-		{"v1 mounted as cpu", "4:cpu,cpuacct:/b\n", []string{"/sys/fs/cgroup/cpu/b/cpu.stat"}, "/sys/fs/cgroup/cpu/b/cpu.stat"},
-		{"v1 cpuacct only is not cpu", "4:cpuacct:/b\n", []string{"/sys/fs/cgroup/cpuacct/b/cpu.stat"}, ""},
-		{"no file", "0::/gone\n", nil, ""},
-		{"garbage", "nonsense\n::\n", nil, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			exists := func(p string) bool {
-				for _, f := range tc.files {
-					if f == p {
-						return true
-					}
-				}
-				return false
-			}
-			if got := cgroupCPUStatFrom([]byte(tc.proc), exists); got != tc.want {
-				t.Errorf("cgroupCPUStatFrom = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestHistDeltaMax(t *testing.T) {
 	h := &metrics.Float64Histogram{Counts: []uint64{5, 2, 0, 1}, Buckets: []float64{math.Inf(-1), 0.001, 0.01, 0.1, math.Inf(1)}}
 	for _, tc := range []struct {
