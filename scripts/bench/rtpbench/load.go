@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 
 	"sync"
@@ -54,7 +55,15 @@ type loadConfig struct {
 	ng             string // rtpengine NG address
 	pid            int    // rtpengine's PID (hushbox: the harness child)
 	ports          string // hushbox harness port range
-	self           string // this program, for the harness child
+	// The relay child's conditions (hushbox only): its GOMAXPROCS (0: Go's
+	// default), a CPU cgroup directory it is moved into (a capped board),
+	// and a collection forced every gcEvery over a live heap of liveMB
+	// (the daemon's collections, denser).
+	relayProcs  int
+	relayCgroup string
+	gcEvery     time.Duration
+	liveMB      int
+	self        string // this program, for the harness child
 }
 
 // runLoad parses the load flags, runs one step and prints its result line.
@@ -70,6 +79,10 @@ func runLoad(args []string) error {
 	fs.StringVar(&c.ng, "ng", "127.0.0.1:2223", "rtpengine NG control address")
 	fs.IntVar(&c.pid, "pid", 0, "rtpengine PID (CPU accounting)")
 	fs.StringVar(&c.ports, "ports", "30000-39999", "hushbox harness port range")
+	fs.IntVar(&c.relayProcs, "relay-gomaxprocs", 0, "hushbox: the relay process's GOMAXPROCS (0: Go's default)")
+	fs.StringVar(&c.relayCgroup, "relay-cgroup", "", "hushbox: CPU cgroup directory to move the relay process into")
+	fs.DurationVar(&c.gcEvery, "gc-every", 0, "hushbox: force a collection in the relay process this often (0: never)")
+	fs.IntVar(&c.liveMB, "live-mb", 4, "hushbox: live heap the collections mark, MB (with -gc-every)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -346,7 +359,13 @@ func setupCalls(c *loadConfig) (ps []*party, relayPID int, teardown func(), err 
 		if c.scramble {
 			args = append(args, "-scramble")
 		}
+		if c.gcEvery > 0 {
+			args = append(args, "-gc-every", c.gcEvery.String(), "-live-mb", strconv.Itoa(c.liveMB))
+		}
 		cmd := exec.Command(c.self, args...)
+		if c.relayProcs > 0 {
+			cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(c.relayProcs))
+		}
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			return parties, 0, nil, err
@@ -361,6 +380,11 @@ func setupCalls(c *loadConfig) (ps []*party, relayPID int, teardown func(), err 
 		}
 		teardown = func() { stdin.Close(); _ = cmd.Wait() }
 		pid = cmd.Process.Pid
+		if c.relayCgroup != "" {
+			if err := os.WriteFile(filepath.Join(c.relayCgroup, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+				return parties, 0, teardown, fmt.Errorf("load: relay cgroup: %w", err)
+			}
+		}
 		sc := bufio.NewScanner(stdout)
 		for i := 0; ; i++ {
 			if !sc.Scan() {

@@ -6,7 +6,14 @@
 // its NG control protocol) or directly (the loopback floor, to subtract).
 //
 //	rtpbench load -target hushbox|rtpengine|direct -calls N [-srtp] [-scramble] [-ng ADDR -pid PID]
-//	rtpbench relay -calls N [-srtp] [-scramble]     (started by load)
+//	    [-relay-gomaxprocs N] [-relay-cgroup DIR] [-gc-every D -live-mb M]
+//	rtpbench relay -calls N [-srtp] [-scramble] [-gc-every D -live-mb M]     (started by load)
+//
+// The -relay-* and -gc-every flags set the hushbox relay's conditions: its
+// GOMAXPROCS, a CPU cgroup it runs in (a capped board: the caller makes
+// the cgroup), and a garbage collection forced every D over a live heap of
+// M MB (the daemon's collections, closer together); docs/benchmarks.md,
+// "The relay's latency through collections at a CPU quota".
 //
 // load prints one line: relay target=... mode=... calls=N sent= received=
 // loss_pct= pps= cpu_s= cpu_pct= pps_per_core= p50_us= p99_us= max_us=

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"hushbox/pbx/media"
 	"hushbox/pbx/scrambler"
@@ -27,6 +29,8 @@ func runRelay(args []string) error {
 	ports := fs.String("ports", "30000-39999", "port range")
 	useSRTP := fs.Bool("srtp", false, "SRTP (AES_CM_128_HMAC_SHA1_80) on both legs")
 	scramble := fs.Bool("scramble", false, "scrambler hook: scramble A->B, descramble B->A")
+	gcEvery := fs.Duration("gc-every", 0, "force a garbage collection this often (0: never)")
+	liveMB := fs.Int("live-mb", 4, "live heap for the collections to mark, MB")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +65,10 @@ func runRelay(args []string) error {
 		}
 		fmt.Fprintf(out, "session %d %d\n", s.A().Port(), s.B().Port())
 	}
+	if *gcEvery > 0 {
+		stop := collectEvery(*gcEvery, *liveMB)
+		defer stop()
+	}
 	fmt.Fprintln(out, "ready")
 	if err := out.Flush(); err != nil {
 		return err
@@ -92,4 +100,40 @@ func parseSessionLine(line string) (a, b int, err error) {
 		return 0, 0, fmt.Errorf("harness line %q", line)
 	}
 	return a, b, nil
+}
+
+// node is a small heap object with a pointer: a live heap of these costs
+// the collector's mark phase what the daemon's (dialogs, bindings, parsed
+// messages) does.
+type node struct {
+	next *node
+	pad  [48]byte
+}
+
+// collectEvery keeps liveMB of linked nodes alive and forces a garbage
+// collection every period until the returned stop is called: the relay
+// then runs through as many collections in a minute as the daemon has in
+// a quarter of an hour, each marking a heap of the daemon's size.
+func collectEvery(period time.Duration, liveMB int) (stop func()) {
+	var head *node
+	for range liveMB << 20 / 64 {
+		head = &node{next: head}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				runtime.KeepAlive(head)
+				return
+			case <-t.C:
+				runtime.GC()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
