@@ -71,6 +71,23 @@ set -euo pipefail
 
 ROLES="lan board wan remote cloud attacker"
 
+# cgroup_mount_cmd prints the shell commands that mount this host's CPU
+# cgroup hierarchy at its usual place under a fresh /sys: the unified
+# hierarchy on cgroup v2, else v1's cpu controller (with what it is
+# mounted together with, as the kernel requires) on a tmpfs.
+cgroup_mount_cmd() {
+	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+		echo "mount -t cgroup2 cgroup2 /sys/fs/cgroup"
+		return
+	fi
+	awk '$3 == "cgroup" {
+		n = split($4, o, ","); c = ""
+		for (i = 1; i <= n; i++) if (o[i] == "cpu") cpu = 1
+		for (i = 1; i <= n; i++) if (o[i] ~ /^(cpu|cpuacct)$/) c = c (c == "" ? "" : ",") o[i]
+		if (cpu) { printf "mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup && mkdir -p %s && mount -t cgroup -o %s cgroup %s\n", $2, c, $2; exit }
+	}' /proc/mounts
+}
+
 die() { echo "testbed: $*" >&2; exit 1; }
 
 ns() { echo "${PREFIX}$1"; }
@@ -267,7 +284,17 @@ exec)
 			break
 		fi
 	done
-	exec ip netns exec "$(ns "$r")" "$@"
+	if [ "$g" = load ]; then
+		exec ip netns exec "$(ns "$r")" "$@"
+	fi
+	# `ip netns exec` mounts a /sys of its own, without the cgroup file
+	# system: the daemon would not see its CPU limit (it picks GOMAXPROCS
+	# by it) nor its throttled time (the relay's hold lines). Mount the
+	# host's CPU hierarchy again inside that private mount namespace, as a
+	# board under systemd or a container sees it. Best effort: the daemon
+	# says "limit none" where it cannot.
+	m=$(cgroup_mount_cmd)
+	exec ip netns exec "$(ns "$r")" sh -c "{ ${m:-true}; } 2>/dev/null || true; "'exec "$@"' sh "$@"
 	;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2

@@ -70,7 +70,7 @@ const (
 	hoCalls     = 20               // concurrent remote <-> LAN calls
 	hoProbes    = 4                // phones trying calls in parallel during the flood
 	hoFloodX    = 10               // the flood is this many times the board's unguarded capacity (HUSHBOX_TESTBED_FLOOD_X overrides)
-	hoFloodMax  = 100000           // attacker datagrams per second at most (the flooder's cap: 2 000 000 in hoFloodTime)
+	hoFloodMax  = 200000           // attacker datagrams per second at most (the flooder's cap: 4 000 000 in hoFloodTime)
 	hoFloodRate = 10000            // attacker datagrams per second when the capacity is unknown
 	hoFloodTime = 20 * time.Second // how long the attacker floods
 	hoFloodSrcs = 50               // attacker source addresses
@@ -289,6 +289,14 @@ func TestTestbedHandoff(t *testing.T) {
 			t.Logf("cloud log:\n%s", lastBytes([]byte(cloud.stderr.String()), 6000))
 		}
 	}()
+	// The board sees its CPU cap as a board under systemd would (the test
+	// bed mounts its cgroup hierarchy in the board's namespace) and runs
+	// one P under it (cmd/hushbox/cpupolicy.go).
+	boardLimit, boardProcs, _ := parseDaemonCPU(board.stderr.String())
+	t.Logf("board: CPU limit %s, GOMAXPROCS %d", boardLimit, boardProcs)
+	if tb.env["BOARD_CPU_MAX"] != "" && boardProcs != 1 {
+		t.Errorf("the board under a %s%% CPU cap runs GOMAXPROCS %d (limit %q), want 1", hoBoardCPU, boardProcs, boardLimit)
+	}
 	pairBoardWithCloud(t, tb, boardData, cloudData, cloudIP)
 	// Without the hand-off (an older binary) the rest still runs and
 	// measures, and the test fails.
@@ -679,10 +687,10 @@ func TestTestbedHandoff(t *testing.T) {
 	if unguarded > 0 {
 		floodX = floodSent / unguarded
 	}
-	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d heard_max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s heard_gap_ms=%s host_stall_max_ms=%d max_gap_ms_less_host_stalls=%d relay_hold_max_ms=board:%d,cloud:%d",
+	summary := fmt.Sprintf("testbed-handoff: dropped=%d max_gap_ms=%d heard_max_gap_ms=%d moved_ms=%d moved=%d/%d back_ms=%d refused_cps=%.0f kernel_dropped_cps=%.0f setup_success=%.1f%% (%d/%d) calls=%d trigger=%s board_cpu=%s%%/10ms unguarded_cps=%.0f flood_x=%.1f flood_pps=%.0f gap_ms=%s heard_gap_ms=%s host_stall_max_ms=%d max_gap_ms_less_host_stalls=%d relay_hold_max_ms=board:%d,cloud:%d board_gomaxprocs=%d",
 		dropped, maxPath.Milliseconds(), maxGap.Milliseconds(), movedMS, movedN, hoCalls, backMS, refusedCPS, kernelCPS, success, setups.Load(), attempts.Load(), hoCalls, trigger, hoBoardCPU,
 		unguarded, floodX, floodSent, strings.Join(phasePath, ","), strings.Join(phaseGaps, ","), hostMax.Milliseconds(), maxUnstalled.Milliseconds(),
-		longestHold(holds, "board", from, windowEnd).Milliseconds(), longestHold(holds, "cloud", from, windowEnd).Milliseconds())
+		longestHold(holds, "board", from, windowEnd).Milliseconds(), longestHold(holds, "cloud", from, windowEnd).Milliseconds(), boardProcs)
 	t.Log(summary)
 	fmt.Println(summary)
 	tb.assertContained(t)

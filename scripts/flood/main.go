@@ -38,7 +38,7 @@ import (
 
 // Hard caps: whatever the flags say, a run stays bounded.
 const (
-	maxCount    = 2_000_000
+	maxCount    = 4_000_000
 	maxDuration = 5 * time.Minute
 	maxSources  = 1024
 )
@@ -66,7 +66,7 @@ func parseFlags(args []string) (config, error) {
 	target := fs.String("target", "", "HOST:PORT to flood (UDP), e.g. 10.71.2.2:5060")
 	rate := fs.Int("rate", 1000, "datagrams per second, all sources together")
 	duration := fs.Duration("duration", 0, "how long to flood (required, at most 5m)")
-	count := fs.Int("max", 0, "the most datagrams to send (required, at most 2000000)")
+	count := fs.Int("max", 0, "the most datagrams to send (required, at most 4000000)")
 	sources := fs.String("sources", "", "local source addresses: A, A-B (IPv4 range) or a comma list (default: any)")
 	method := fs.String("method", "INVITE", "SIP method: INVITE, REGISTER or OPTIONS")
 	answers := fs.Bool("answers", false, "count the target's final responses (a capacity measurement)")
