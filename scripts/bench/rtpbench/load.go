@@ -63,7 +63,13 @@ type loadConfig struct {
 	relayCgroup string
 	gcEvery     time.Duration
 	liveMB      int
-	self        string // this program, for the harness child
+	// Bursts of CPU work in the relay process besides the relay (the
+	// daemon's other goroutines): every burstEvery, burstGoroutines
+	// goroutines of burstWork hashes each.
+	burstEvery      time.Duration
+	burstWork       int
+	burstGoroutines int
+	self            string // this program, for the harness child
 }
 
 // runLoad parses the load flags, runs one step and prints its result line.
@@ -83,6 +89,9 @@ func runLoad(args []string) error {
 	fs.StringVar(&c.relayCgroup, "relay-cgroup", "", "hushbox: CPU cgroup directory to move the relay process into")
 	fs.DurationVar(&c.gcEvery, "gc-every", 0, "hushbox: force a collection in the relay process this often (0: never)")
 	fs.IntVar(&c.liveMB, "live-mb", 4, "hushbox: live heap the collections mark, MB (with -gc-every)")
+	fs.DurationVar(&c.burstEvery, "burst-every", 0, "hushbox: a burst of CPU work in the relay process this often (0: never)")
+	fs.IntVar(&c.burstWork, "burst-work", 4000, "hushbox: SHA-256 hashes of 1 KiB per goroutine of a burst")
+	fs.IntVar(&c.burstGoroutines, "burst-goroutines", 1, "hushbox: goroutines per burst")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -361,6 +370,10 @@ func setupCalls(c *loadConfig) (ps []*party, relayPID int, teardown func(), err 
 		}
 		if c.gcEvery > 0 {
 			args = append(args, "-gc-every", c.gcEvery.String(), "-live-mb", strconv.Itoa(c.liveMB))
+		}
+		if c.burstEvery > 0 {
+			args = append(args, "-burst-every", c.burstEvery.String(), "-burst-work", strconv.Itoa(c.burstWork),
+				"-burst-goroutines", strconv.Itoa(c.burstGoroutines))
 		}
 		cmd := exec.Command(c.self, args...)
 		if c.relayProcs > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"hushbox/pbx/media"
@@ -31,6 +33,9 @@ func runRelay(args []string) error {
 	scramble := fs.Bool("scramble", false, "scrambler hook: scramble A->B, descramble B->A")
 	gcEvery := fs.Duration("gc-every", 0, "force a garbage collection this often (0: never)")
 	liveMB := fs.Int("live-mb", 4, "live heap for the collections to mark, MB")
+	burstEvery := fs.Duration("burst-every", 0, "start a burst of CPU work this often (0: never)")
+	burstWork := fs.Int("burst-work", 4000, "SHA-256 hashes of 1 KiB per goroutine of a burst (about 3 us each on amd64)")
+	burstGoroutines := fs.Int("burst-goroutines", 1, "goroutines per burst")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,6 +72,10 @@ func runRelay(args []string) error {
 	}
 	if *gcEvery > 0 {
 		stop := collectEvery(*gcEvery, *liveMB)
+		defer stop()
+	}
+	if *burstEvery > 0 {
+		stop := burstsEvery(*burstEvery, *burstGoroutines, *burstWork)
 		defer stop()
 	}
 	fmt.Fprintln(out, "ready")
@@ -132,6 +141,42 @@ func collectEvery(period time.Duration, liveMB int) (stop func()) {
 				return
 			case <-t.C:
 				runtime.GC()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// burstsEvery starts goroutines goroutines of work SHA-256 hashes each every
+// period until the returned stop is called: the daemon's bursts of CPU
+// besides the relay (a hand-off batch, the replication's TLS, a page of
+// the web UI), for measuring how they hold the relay under a CPU quota.
+func burstsEvery(period time.Duration, goroutines, work int) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			for range goroutines {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var buf [1024]byte
+					for i := range work {
+						buf[0] = byte(i)
+						sum := sha256.Sum256(buf[:])
+						buf[1] = sum[0]
+					}
+				}()
 			}
 		}
 	}()
