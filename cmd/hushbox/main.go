@@ -224,7 +224,7 @@ func serve(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	applyGCPolicy(cfg.Log)                            // GOGC 400 and a soft memory limit (gcpolicy.go)
-	applyCPUPolicy(cfg.Log)                           // GOMAXPROCS 1 under a CPU limit below one CPU (cpupolicy.go)
+	logCPULimit(cfg.Log)                              // the cgroup's CPU limit and GOMAXPROCS (cpulimit.go)
 	stopProfiles := startProfiles(os.Getenv, cfg.Log) // HUSHBOX_CPUPROFILE, HUSHBOX_MEMPROFILE, HUSHBOX_TRACE (profile.go)
 	err = bindHint(daemon.Run(ctx, cfg))
 	stop()

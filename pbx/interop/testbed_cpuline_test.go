@@ -7,7 +7,7 @@ import (
 )
 
 // daemonCPULine is the daemon's start-up line about its CPU limit and
-// GOMAXPROCS (cmd/hushbox/cpupolicy.go), in its text log.
+// GOMAXPROCS (cmd/hushbox/cpulimit.go), in its text log.
 var daemonCPULine = regexp.MustCompile(`msg=CPU limit=(\S+) gomaxprocs=(\d+)`)
 
 // parseDaemonCPU reads that line: the limit as logged ("0.40", "none") and
