@@ -128,55 +128,49 @@ func collectEvery(period time.Duration, liveMB int) (stop func()) {
 	for range liveMB << 20 / 64 {
 		head = &node{next: head}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				runtime.KeepAlive(head)
-				return
-			case <-t.C:
-				runtime.GC()
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	stopTicks := every(period, runtime.GC)
+	return func() { stopTicks(); runtime.KeepAlive(head) }
 }
 
 // burstsEvery starts goroutines goroutines of work SHA-256 hashes each every
-// period until the returned stop is called: the daemon's bursts of CPU
-// besides the relay (a hand-off batch, the replication's TLS, a page of
-// the web UI), for measuring how they hold the relay under a CPU quota.
+// period until the returned stop is called (it waits for the last burst):
+// the daemon's bursts of CPU besides the relay (a hand-off batch, the
+// replication's TLS, a page of the web UI), for measuring how they hold
+// the relay under a CPU quota.
 func burstsEvery(period time.Duration, goroutines, work int) (stop func()) {
+	var wg sync.WaitGroup
+	stopTicks := every(period, func() {
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var buf [1024]byte
+				for i := range work {
+					buf[0] = byte(i)
+					sum := sha256.Sum256(buf[:])
+					buf[1] = sum[0]
+				}
+			}()
+		}
+	})
+	return func() { stopTicks(); wg.Wait() }
+}
+
+// every calls fn every period on a goroutine of its own until the returned
+// stop is called; stop returns once fn is no longer running.
+func every(period time.Duration, fn func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
 		t := time.NewTicker(period)
 		defer t.Stop()
-		var wg sync.WaitGroup
-		defer wg.Wait()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-			}
-			for range goroutines {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					var buf [1024]byte
-					for i := range work {
-						buf[0] = byte(i)
-						sum := sha256.Sum256(buf[:])
-						buf[1] = sum[0]
-					}
-				}()
+				fn()
 			}
 		}
 	}()
