@@ -288,8 +288,8 @@ exec)
 		exec ip netns exec "$(ns "$r")" "$@"
 	fi
 	# `ip netns exec` mounts a /sys of its own, without the cgroup file
-	# system: the daemon would not see its CPU limit (it picks GOMAXPROCS
-	# by it) nor its throttled time (the relay's hold lines). Mount the
+	# system: the daemon would not see its CPU limit (its start-up log
+	# says it) nor its throttled time (the relay's hold lines). Mount the
 	# host's CPU hierarchy again inside that private mount namespace, as a
 	# board under systemd or a container sees it. Best effort: the daemon
 	# says "limit none" where it cannot.
