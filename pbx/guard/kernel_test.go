@@ -149,7 +149,7 @@ func TestRulesetFollowsSettings(t *testing.T) {
 	if !slices.Equal(r.UDPPorts, []int{5060}) || !slices.Equal(r.TCPPorts, []int{5060, 5061}) {
 		t.Errorf("ports %v %v", r.UDPPorts, r.TCPPorts)
 	}
-	if r.PerSource != 20 || r.PerSourceBurst != 60 || r.Untrusted != DefaultUntrustedPerSecond || r.ConnPerSource != 5 || r.ConnUntrusted != 50 {
+	if r.PerSource != 20 || r.PerSourceBurst != 60 || r.Untrusted != DefaultUntrustedPerSecond || r.UntrustedBurst != DefaultUntrustedPerSecond/10 || r.ConnPerSource != 5 || r.ConnUntrusted != 50 {
 		t.Errorf("default rates: %+v", r)
 	}
 	if !slices.Equal(r.Allow, DefaultAllow) {
@@ -172,7 +172,7 @@ func TestRulesetFollowsSettings(t *testing.T) {
 	<-g.reprog
 	g.applyRuleset()
 	r = fl.programs[1]
-	if r.PerSource != 8 || r.PerSourceBurst != 16 || r.Untrusted != 90 || r.UntrustedBurst != 90 || r.ConnPerSource != 2 || r.ConnBurst != 4 {
+	if r.PerSource != 8 || r.PerSourceBurst != 16 || r.Untrusted != 90 || r.UntrustedBurst != 9 || r.ConnPerSource != 2 || r.ConnBurst != 4 {
 		t.Errorf("owner's rates: %+v", r)
 	}
 	if !slices.Contains(r.Allow, peer) {
@@ -276,5 +276,15 @@ UdpLite: 0 0 0 0 11 0 0 0 0
 	v, ok := snmp6Value(strings.NewReader("Udp6InDatagrams                 \t12\nUdp6RcvbufErrors                \t42\n"), "Udp6RcvbufErrors")
 	if v != 42 || !ok {
 		t.Errorf("snmp6: %d %v", v, ok)
+	}
+}
+
+func TestUntrustedBurst(t *testing.T) {
+	for _, tc := range []struct{ perSecond, want int }{
+		{DefaultUntrustedPerSecond, 20}, {90, 9}, {5, 1}, {1, 1}, {MaxRequestsPerSecond, 1000},
+	} {
+		if got := untrustedBurst(tc.perSecond); got != tc.want {
+			t.Errorf("untrustedBurst(%d) = %d, want %d", tc.perSecond, got, tc.want)
+		}
 	}
 }

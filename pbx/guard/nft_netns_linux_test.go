@@ -99,7 +99,7 @@ func TestNFTLimitsInNamespace(t *testing.T) {
 		{"per-source meter", Limits{RequestsPerSecond: 10, Burst: 20, AuthFailures: 5, BanTime: time.Minute, UntrustedPerSecond: 10000},
 			untrusted[:1], CounterSourceDrops, 20, 10, true},
 		{"untrusted cap", Limits{RequestsPerSecond: 10000, Burst: 10000, AuthFailures: 5, BanTime: time.Minute, UntrustedPerSecond: 50},
-			untrusted, CounterGlobalDrops, 50, 50, false},
+			untrusted, CounterGlobalDrops, 5, 50, false}, // the burst: a tenth of a second's worth (untrustedBurst)
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rnd [3]byte
