@@ -73,18 +73,16 @@ ROLES="lan board wan remote cloud attacker"
 
 # cgroup_mount_cmd prints the shell commands that mount this host's CPU
 # cgroup hierarchy at its usual place under a fresh /sys: the unified
-# hierarchy on cgroup v2, else v1's cpu controller (with what it is
-# mounted together with, as the kernel requires) on a tmpfs.
+# hierarchy on cgroup v2, else v1's cpu controller on a tmpfs, with the
+# host's mount options (they name every controller mounted with it, which
+# the kernel wants named again).
 cgroup_mount_cmd() {
 	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
 		echo "mount -t cgroup2 cgroup2 /sys/fs/cgroup"
 		return
 	fi
-	awk '$3 == "cgroup" {
-		n = split($4, o, ","); c = ""
-		for (i = 1; i <= n; i++) if (o[i] == "cpu") cpu = 1
-		for (i = 1; i <= n; i++) if (o[i] ~ /^(cpu|cpuacct)$/) c = c (c == "" ? "" : ",") o[i]
-		if (cpu) { printf "mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup && mkdir -p %s && mount -t cgroup -o %s cgroup %s\n", $2, c, $2; exit }
+	awk '$3 == "cgroup" && ("," $4 ",") ~ /,cpu,/ {
+		printf "mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup && mkdir -p %s && mount -t cgroup -o %s cgroup %s\n", $2, $4, $2; exit
 	}' /proc/mounts
 }
 

@@ -13,8 +13,9 @@ import (
 
 // The board's CPU cgroup, sampled from outside while the calls run: how
 // long its quota kept it from running (cpu.stat's throttled time) within
-// each relay hold. The daemon cannot read that itself in the test bed
-// (`ip netns exec` gives it a /sys without the cgroup file system).
+// each relay hold, at 5 ms resolution. The daemon's own hold line counts
+// the throttled time since its last baseline (up to two seconds before the
+// hold), and only where it sees its cgroup (testbed.sh mounts it).
 
 // throttleSample is the cgroup's throttled time (ns, summed over the CPUs'
 // run queues, as the kernel counts it) at a moment.
